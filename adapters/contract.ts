@@ -1,0 +1,41 @@
+import type { KeyvStoreAdapter } from 'keyv'
+
+/**
+ * What this project's adapters offer beyond Keyv's storage-adapter contract.
+ * Every member is optional for third-party stores: the cache checks for it and
+ * falls back to the plain contract (get, set, delete, clear, getMany) when absent.
+ */
+export interface StoreExtras {
+  /** Deletes every key that starts with `prefix` (SCAN + UNLINK on Redis); returns how many. */
+  deletePrefix?(prefix: string): Promise<number>
+  /** Counts the keys that start with `prefix` without KEYS. */
+  countPrefix?(prefix: string): Promise<number>
+  /** Backend, role and memory, for health checks. */
+  info?(): Promise<StoreInfo>
+  /** True when keys of one hash tag must share a slot for multi-key reads (Redis Cluster). */
+  readonly cluster?: boolean
+  /** True while writes are skipped (read-only replica, forced or detected). */
+  readonly readOnly?: boolean
+}
+
+export interface StoreInfo {
+  backend: 'redis' | 'memory' | string
+  role?: 'master' | 'replica' | 'cluster' | 'sentinel' | undefined
+  readOnly: boolean
+  /** Keys in the store (DBSIZE, or entries for memory). */
+  keys: number
+  memory: { used: number; max: number; policy: string }
+}
+
+export type CacheStore = KeyvStoreAdapter & StoreExtras
+
+/** The minimum a logger must offer; pino and console both fit. */
+export interface Logger {
+  warn(obj: object | string, msg?: string): void
+  info?(obj: object | string, msg?: string): void
+  error?(obj: object | string, msg?: string): void
+}
+
+export const consoleLogger: Logger = {
+  warn: (obj, msg) => console.warn(...(msg === undefined ? [obj] : [msg, obj])),
+}

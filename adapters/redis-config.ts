@@ -1,0 +1,119 @@
+import type { ConnectionOptions } from 'node:tls'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { envBool, envHostList, envInt, envPort, envString, envUrl, type Env, type HostPort } from '../src/cache/env.js'
+import { ConfigError } from '../src/cache/errors.js'
+import type { Logger } from './contract.js'
+
+export interface RedisStoreOptions {
+  /** redis:// or rediss:// URL; takes precedence over host/port/db. */
+  url?: string
+  host?: string
+  port?: number
+  db?: number
+  username?: string
+  password?: string
+  /** true for TLS with the system's CAs, or node:tls options. rediss:// implies true. */
+  tls?: boolean | ConnectionOptions
+  /** Sentinel mode: the sentinels to ask and the name of the monitored primary. */
+  sentinels?: HostPort[]
+  sentinelName?: string
+  /** Cluster mode: a few nodes to discover the cluster from. */
+  clusterNodes?: HostPort[]
+  /** An existing ioredis Redis or Cluster to use instead of building one. */
+  client?: Redis | Cluster
+  /** Force read-only: never write. Otherwise the role is detected. */
+  readOnly?: boolean
+  /** Budget of one command in ms before it fails with a timeout. Default 100. */
+  operationTimeout?: number
+  /** How long start-up waits for the first connection, in ms. Default 2000. */
+  connectTimeout?: number
+  /** How often the replication role is checked again, in ms. Default 15000; 0 turns it off. */
+  roleCheckInterval?: number
+  /** SCAN COUNT hint and UNLINK batch size for prefix deletes. Default 500. */
+  scanCount?: number
+  logger?: Logger
+}
+
+/** True when the environment asks for Redis at all. */
+export function redisConfigured(env: Env = process.env): boolean {
+  return ['REDIS_URL', 'REDIS_HOST', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].some(
+    (name) => envString(env, name) !== undefined,
+  )
+}
+
+/**
+ * Reads REDIS_URL, or REDIS_HOST/PORT/DB/USERNAME/PASSWORD, REDIS_TLS,
+ * REDIS_READONLY, REDIS_SENTINELS with REDIS_SENTINEL_NAME, REDIS_CLUSTER_NODES
+ * and REDIS_TIMEOUT_MS. Throws ConfigError naming the first malformed variable.
+ */
+export function redisOptionsFromEnv(env: Env = process.env): RedisStoreOptions {
+  const options: RedisStoreOptions = {}
+  const url = envUrl(env, 'REDIS_URL', ['redis:', 'rediss:'])
+  if (url) options.url = url.href
+  const host = envString(env, 'REDIS_HOST')
+  if (host !== undefined) options.host = host
+  assign(options, 'port', envPort(env, 'REDIS_PORT'))
+  assign(options, 'db', envInt(env, 'REDIS_DB', 0, 2 ** 31 - 1))
+  assign(options, 'username', envString(env, 'REDIS_USERNAME'))
+  assign(options, 'password', envString(env, 'REDIS_PASSWORD'))
+  assign(options, 'tls', envBool(env, 'REDIS_TLS'))
+  assign(options, 'readOnly', envBool(env, 'REDIS_READONLY'))
+  assign(options, 'operationTimeout', envInt(env, 'REDIS_TIMEOUT_MS', 1, 60_000))
+  const sentinels = envHostList(env, 'REDIS_SENTINELS')
+  if (sentinels) {
+    const name = envString(env, 'REDIS_SENTINEL_NAME')
+    if (name === undefined) throw new ConfigError('REDIS_SENTINEL_NAME', 'set when REDIS_SENTINELS is set', '')
+    options.sentinels = sentinels
+    options.sentinelName = name
+  }
+  assign(options, 'clusterNodes', envHostList(env, 'REDIS_CLUSTER_NODES'))
+  return options
+}
+
+function assign<K extends keyof RedisStoreOptions>(
+  target: RedisStoreOptions,
+  key: K,
+  value: RedisStoreOptions[K] | undefined,
+): void {
+  if (value !== undefined) target[key] = value
+}
+
+/** Picks the strategy once: Cluster, Sentinel, URL or host/port. Fails fast: no offline queue, no retries per command. */
+export function buildClient(options: RedisStoreOptions, commandTimeout: number, connectTimeout: number): Redis | Cluster {
+  const tls = options.tls === true ? {} : options.tls || undefined
+  const common: RedisOptions = {
+    commandTimeout,
+    connectTimeout,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (times) => Math.min(100 * times, 1000),
+    ...(options.username !== undefined && { username: options.username }),
+    ...(options.password !== undefined && { password: options.password }),
+    ...(tls && { tls }),
+  }
+  if (options.clusterNodes) {
+    return new Cluster(options.clusterNodes, {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+      slotsRefreshTimeout: connectTimeout,
+      redisOptions: common,
+    })
+  }
+  if (options.sentinels) {
+    return new Redis({ ...common, sentinels: options.sentinels, name: options.sentinelName ?? 'mymaster', db: options.db ?? 0 })
+  }
+  if (options.url) {
+    const url = new URL(options.url)
+    const secure = url.protocol === 'rediss:' ? { tls: tls ?? {} } : {}
+    return new Redis(options.url, { ...common, ...secure, ...(options.db !== undefined && { db: options.db }) })
+  }
+  return new Redis({ ...common, host: options.host ?? '127.0.0.1', port: options.port ?? 6379, db: options.db ?? 0 })
+}
+
+/** Where the store points, without credentials, for logs and Keyv's opts.url. */
+export function describeTarget(options: RedisStoreOptions): string {
+  if (options.clusterNodes) return `redis-cluster://${options.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+  if (options.sentinels) return `redis-sentinel://${options.sentinelName ?? 'mymaster'}`
+  if (options.url) return new URL(options.url).origin.replace(/\/\/.*@/, '//')
+  return `redis://${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`
+}

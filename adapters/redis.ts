@@ -1,0 +1,320 @@
+import { EventEmitter } from 'node:events'
+import { Cluster, type Redis, ReplyError } from 'ioredis'
+import clusterKeySlot from 'cluster-key-slot'
+import { consoleLogger, type Logger, type StoreExtras, type StoreInfo } from './contract.js'
+import { buildClient, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
+import { OptionError } from '../src/cache/errors.js'
+import type { Env } from '../src/cache/env.js'
+
+export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
+
+/**
+ * Buffers are stored behind this one byte. A JavaScript string written as
+ * UTF-8 can never start with 0xFF, so `get` knows without any other metadata
+ * whether to hand back a Buffer (byte for byte) or a string.
+ */
+const BINARY_TAG = 0xff
+const TAG = Buffer.from([BINARY_TAG])
+
+type Role = 'master' | 'replica' | 'cluster'
+
+/**
+ * Keyv storage adapter on ioredis. It fails fast (per-command timeout, no
+ * offline queue) and throws: the failure policy (circuit breaker, fallback,
+ * logging per state change) belongs to the cache's ResilientStore, not here.
+ * It does own read-only handling, because only it can see replication roles.
+ */
+export class RedisStore extends EventEmitter implements StoreExtras {
+  readonly opts: { dialect: 'redis'; url: string; operationTimeout: number }
+  namespace?: string | undefined
+  readonly client: Redis | Cluster
+  readonly cluster: boolean
+  #forcedReadOnly: boolean
+  #role: Role = 'master'
+  #warnedReadOnly = false
+  #everReady = false
+  #firstReady: Promise<boolean>
+  #roleTimer: NodeJS.Timeout | undefined
+  #scanCount: number
+  #logger: Logger
+
+  constructor(options: RedisStoreOptions = {}) {
+    super()
+    const operationTimeout = positive(options.operationTimeout ?? 100, 'RedisStore.operationTimeout')
+    const connectTimeout = positive(options.connectTimeout ?? 2000, 'RedisStore.connectTimeout')
+    const roleCheckInterval = options.roleCheckInterval ?? 15_000
+    if (!Number.isFinite(roleCheckInterval) || roleCheckInterval < 0) {
+      throw new OptionError('RedisStore.roleCheckInterval', 'a number of ms >= 0', roleCheckInterval)
+    }
+    this.#scanCount = positive(options.scanCount ?? 500, 'RedisStore.scanCount')
+    this.#logger = options.logger ?? consoleLogger
+    this.#forcedReadOnly = options.readOnly === true
+    this.client = options.client ?? buildClient(options, operationTimeout, connectTimeout)
+    this.cluster = this.client instanceof Cluster
+    if (this.cluster) this.#role = 'cluster'
+    this.opts = { dialect: 'redis', url: describeTarget(options), operationTimeout }
+    this.client.on('error', (error: unknown) => this.#emitError(error))
+    this.client.on('ready', () => {
+      this.#everReady = true
+      void this.checkRole()
+    })
+    this.#firstReady = waitForReady(this.client, connectTimeout)
+    if (roleCheckInterval > 0 && !this.cluster) {
+      this.#roleTimer = setInterval(() => void this.checkRole(), roleCheckInterval)
+      this.#roleTimer.unref()
+    }
+  }
+
+  /** Builds a store from REDIS_* variables; throws ConfigError naming a malformed one. */
+  static fromEnv(env: Env = process.env, overrides: RedisStoreOptions = {}): RedisStore {
+    return new RedisStore({ ...redisOptionsFromEnv(env), ...overrides })
+  }
+
+  /** Resolves true once connected, or false when connectTimeout passed first. Never rejects. */
+  ready(): Promise<boolean> {
+    return this.#firstReady
+  }
+
+  get readOnly(): boolean {
+    return this.#forcedReadOnly || this.#role === 'replica'
+  }
+
+  get role(): Role {
+    return this.#role
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    await this.#connected()
+    return fromRedis(await this.client.getBuffer(key)) as T | undefined
+  }
+
+  async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
+    if (keys.length === 0) return []
+    await this.#connected()
+    if (this.cluster && clusterKeySlot.generateMulti(keys) === -1) {
+      return Promise.all(keys.map((key) => this.get<T>(key)))
+    }
+    const values = await this.client.mgetBuffer(...keys)
+    return values.map((value) => fromRedis(value) as T | undefined)
+  }
+
+  /** Returns false, writing nothing, while read-only. TTL in ms. */
+  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+    if (this.readOnly) return this.#skipWrite()
+    await this.#connected()
+    try {
+      const payload = toRedis(value)
+      if (hasTtl(ttl)) await this.client.set(key, payload, 'PX', Math.ceil(ttl))
+      else await this.client.set(key, payload)
+      return true
+    } catch (error) {
+      if (!isReadOnlyError(error)) throw error
+      this.#setRole('replica')
+      void this.checkRole()
+      return this.#skipWrite()
+    }
+  }
+
+  async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
+    await Promise.all(entries.map(({ key, value, ttl }) => this.set(key, value, ttl)))
+  }
+
+  async has(key: string): Promise<boolean> {
+    await this.#connected()
+    return (await this.client.exists(key)) === 1
+  }
+
+  async hasMany(keys: string[]): Promise<boolean[]> {
+    return Promise.all(keys.map((key) => this.has(key)))
+  }
+
+  async delete(key: string): Promise<boolean> {
+    if (this.readOnly) return false
+    await this.#connected()
+    return (await this.client.unlink(key)) > 0
+  }
+
+  async deleteMany(keys: string[]): Promise<boolean> {
+    if (keys.length === 0 || this.readOnly) return false
+    await this.#connected()
+    if (this.cluster && clusterKeySlot.generateMulti(keys) === -1) {
+      const results = await Promise.all(keys.map((key) => this.delete(key)))
+      return results.includes(true)
+    }
+    return (await this.client.unlink(...keys)) > 0
+  }
+
+  /** Clears the namespace Keyv set (`${namespace}:*`), or the whole database without one; never KEYS. */
+  async clear(): Promise<void> {
+    await this.deletePrefix(this.namespace === undefined ? '' : `${this.namespace}:`)
+  }
+
+  /** SCAN + UNLINK in batches on every master; returns how many keys went. */
+  async deletePrefix(prefix: string): Promise<number> {
+    if (this.readOnly) return 0
+    await this.#connected()
+    let removed = 0
+    for (const node of this.#masters()) {
+      for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
+        // One UNLINK per key on a Cluster: a multi-key UNLINK across slots is refused.
+        if (this.cluster) {
+          const pipeline = node.pipeline()
+          for (const key of keys) pipeline.unlink(key)
+          const results = (await pipeline.exec()) ?? []
+          for (const [error, count] of results) {
+            if (error) throw error
+            removed += Number(count)
+          }
+        } else {
+          removed += await node.unlink(...keys)
+        }
+      }
+    }
+    return removed
+  }
+
+  async countPrefix(prefix: string): Promise<number> {
+    await this.#connected()
+    let count = 0
+    for (const node of this.#masters()) {
+      for await (const keys of scanBatches(node, prefix, this.#scanCount)) count += keys.length
+    }
+    return count
+  }
+
+  async info(): Promise<StoreInfo> {
+    await this.#connected()
+    let keys = 0
+    let used = 0
+    let max = 0
+    let policy = 'unknown'
+    for (const node of this.#masters()) {
+      const [size, memory] = await Promise.all([node.dbsize(), node.info('memory')])
+      const fields = parseInfo(memory)
+      keys += size
+      used += Number(fields.get('used_memory') ?? 0)
+      max += Number(fields.get('maxmemory') ?? 0)
+      policy = fields.get('maxmemory_policy') ?? policy
+    }
+    return { backend: 'redis', role: this.#role, readOnly: this.readOnly, keys, memory: { used, max, policy } }
+  }
+
+  /**
+   * Asks the server for its replication role. Runs at connect, after a
+   * READONLY error and periodically, so a promoted replica starts writing
+   * again and a demoted primary stops. Errors are ignored: an unreachable
+   * server keeps its last known role.
+   */
+  async checkRole(): Promise<Role> {
+    if (this.cluster) return this.#role
+    try {
+      const fields = parseInfo(await (this.client as Redis).info('replication'))
+      const role = fields.get('role')
+      this.#setRole(role === 'slave' || role === 'replica' ? 'replica' : 'master')
+    } catch {
+      // keep the last known role
+    }
+    return this.#role
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.#roleTimer) clearInterval(this.#roleTimer)
+    try {
+      await this.client.quit()
+    } catch {
+      this.client.disconnect()
+    }
+  }
+
+  #setRole(role: Role): void {
+    if (role === this.#role) return
+    const wasReadOnly = this.readOnly
+    this.#role = role
+    if (!wasReadOnly && this.readOnly) this.#warnedReadOnly = false
+    this.emit('role', role)
+  }
+
+  #skipWrite(): boolean {
+    if (!this.#warnedReadOnly) {
+      this.#warnedReadOnly = true
+      this.#logger.warn({ event: 'redis_read_only', role: this.#role }, 'Redis set skipped (read-only)')
+    }
+    return false
+  }
+
+  /** Until the first connection, a command waits for it (bounded) instead of failing at once. */
+  async #connected(): Promise<void> {
+    if (!this.#everReady) await this.#firstReady
+  }
+
+  #masters(): Redis[] {
+    return this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+  }
+
+  #emitError(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error)
+  }
+}
+
+function waitForReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true)
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish(false), timeoutMs)
+    timer.unref()
+    const onReady = (): void => finish(true)
+    function finish(ok: boolean): void {
+      clearTimeout(timer)
+      client.off('ready', onReady)
+      resolve(ok)
+    }
+    client.once('ready', onReady)
+  })
+}
+
+async function* scanBatches(node: Redis, prefix: string, count: number): AsyncGenerator<string[]> {
+  const stream = node.scanStream({ match: `${escapeGlob(prefix)}*`, count })
+  for await (const keys of stream as AsyncIterable<string[]>) {
+    if (keys.length > 0) yield keys
+  }
+}
+
+/** Escapes Redis glob specials so a prefix matches only itself. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&')
+}
+
+function toRedis(value: unknown): string | Buffer {
+  if (typeof value === 'string') return value
+  if (Buffer.isBuffer(value)) return Buffer.concat([TAG, value])
+  if (value instanceof Uint8Array) return Buffer.concat([TAG, value])
+  throw new TypeError(`RedisStore stores strings and Buffers, got ${typeof value}`)
+}
+
+function fromRedis(value: Buffer | null): string | Buffer | undefined {
+  if (value === null) return undefined
+  if (value[0] === BINARY_TAG) return value.subarray(1)
+  return value.toString('utf8')
+}
+
+function hasTtl(ttl: number | undefined): ttl is number {
+  return typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0
+}
+
+/** A Redis error reply's first word is its code; READONLY is what a replica answers to a write. */
+function isReadOnlyError(error: unknown): boolean {
+  return error instanceof ReplyError && (error as Error).message.startsWith('READONLY')
+}
+
+function parseInfo(text: string): Map<string, string> {
+  const fields = new Map<string, string>()
+  for (const line of text.split('\r\n')) {
+    const at = line.indexOf(':')
+    if (at > 0) fields.set(line.slice(0, at), line.slice(at + 1))
+  }
+  return fields
+}
+
+function positive(value: number, option: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new OptionError(option, 'a positive number', value)
+  return value
+}
