@@ -1,0 +1,190 @@
+import { ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import type { Context, Middleware, Next } from 'koa'
+import { pickReplayableHeaders, strongEtag, type CachedEntry } from './entry.js'
+import type { CacheResult } from './metrics.js'
+import type { ResolvedRoute } from './options.js'
+import { bypassReason, etagMatches, isGoodStatus, storability } from './policy.js'
+import type { Outcome, Plan, ResponseCache } from './response-cache.js'
+
+/** Koa glue: reads the request, asks the engine, writes the answer. */
+export function cacheMiddleware(cache: ResponseCache, route: ResolvedRoute): Middleware {
+  return async function bucketCache(ctx: Context, next: Next): Promise<void> {
+    const started = performance.now()
+    const name = routeName(ctx, route)
+    if (bypassReason(ctx.method, ctx.headers, route)) {
+      ctx.set('X-Cache', 'BYPASS')
+      cache.recordLookup(name, 'BYPASS', started)
+      return next()
+    }
+    const plan = cache.plan(route, name, ctx.querystring, ctx.headers)
+    const found = await cache.lookup(plan)
+    if (found.kind === 'hit') {
+      answer(ctx, cache, found.entry, 'HIT', plan)
+      if (cache.shouldWarm(plan)) afterResponse(ctx, () => cache.fill(plan, plan.next, 'warm', () => detached(ctx, next, plan, 1)))
+    } else if (found.kind === 'stale') {
+      answer(ctx, cache, found.entry, 'STALE', plan)
+      if (found.refresh && !cache.flights.has(plan.current)) {
+        afterResponse(ctx, () => cache.fill(plan, plan.current, 'refresh', () => detached(ctx, next, plan, 0)))
+      }
+    } else {
+      await miss(ctx, next, cache, plan)
+    }
+    cache.recordLookup(name, found.kind === 'miss' ? 'MISS' : found.kind === 'hit' ? 'HIT' : 'STALE', started)
+  }
+}
+
+/** Single flight: the first request runs the handler, the others wait for its answer. */
+async function miss(ctx: Context, next: Next, cache: ResponseCache, plan: Plan): Promise<void> {
+  let ran = false
+  const outcome = await cache.fill(plan, plan.current, 'miss', () => {
+    ran = true
+    return capture(ctx, next, plan, 0)
+  })
+  if (ran && outcome.error !== undefined && outcome.entry === undefined) throw outcome.error
+  if (ran && outcome.entry) {
+    if (outcome.error !== undefined) ctx.app.emit('error', outcome.error, ctx)
+    answer(ctx, cache, outcome.entry, 'MISS', plan)
+  } else if (!ran && outcome.shared && outcome.entry) {
+    answer(ctx, cache, outcome.entry, 'MISS', plan)
+  } else {
+    // The answer was not shareable (Set-Cookie, private, too large...): compute our own.
+    if (!ran) await next()
+    ctx.set('X-Cache', 'MISS')
+  }
+}
+
+/**
+ * Runs the rest of the chain and turns the response into an entry for bucket
+ * `plan.bucket + ahead`. A thrown 5xx becomes an error answer (cached for
+ * errorTtl); a thrown 4xx is the handler's to report and is thrown on.
+ */
+async function capture(ctx: Context, next: Next, plan: Plan, ahead: number): Promise<Outcome> {
+  const { route } = plan
+  try {
+    await next()
+  } catch (error) {
+    return thrownOutcome(error, plan, ahead)
+  }
+  const body = await bodyBytes(ctx, route.maxBodyBytes)
+  if (body === undefined) return { entry: undefined, shared: false }
+  const headers = ctx.response.headers as Record<string, unknown>
+  const decision = storability(ctx.status, headers, body.length, route)
+  const replay = pickReplayableHeaders(headers)
+  if (decision.store === 'fresh' && !replay.some(([h]) => h === 'etag')) replay.push(['etag', strongEtag(body)])
+  const entry: CachedEntry = { status: ctx.status, headers: replay, body, created: 0, bucket: plan.bucket + ahead }
+  return { entry: decision.store === false ? undefined : entry, shared: decision.store !== false }
+}
+
+function thrownOutcome(error: unknown, plan: Plan, ahead: number): Outcome {
+  const raw = (error as { status?: unknown; statusCode?: unknown } | null) ?? {}
+  const status = Number(raw.status ?? raw.statusCode ?? 500)
+  if (!(status >= 500 && status <= 599)) return { entry: undefined, shared: false, error }
+  const expose = (error as { expose?: boolean }).expose === true
+  const message = expose && error instanceof Error ? error.message : 'Internal Server Error'
+  const entry: CachedEntry = {
+    status,
+    headers: [['content-type', 'application/json; charset=utf-8']],
+    body: Buffer.from(JSON.stringify({ error: message })),
+    created: 0, // set by the engine when the computation ends
+    bucket: plan.bucket + ahead,
+  }
+  return { entry, shared: plan.route.errorTtlMs > 0, error }
+}
+
+/** The response body as bytes, or undefined when it cannot be stored (a stream over the limit). */
+async function bodyBytes(ctx: Context, limit: number): Promise<Buffer | undefined> {
+  const body: unknown = ctx.body
+  if (body === undefined || body === null) return Buffer.alloc(0)
+  if (Buffer.isBuffer(body)) return body
+  if (typeof body === 'string') return Buffer.from(body)
+  if (body instanceof Readable) {
+    const read = await readUpTo(body, limit)
+    if ('body' in read) return read.body
+    ctx.body = read.rest // hand the client every byte, unstored
+    return undefined
+  }
+  return Buffer.from(JSON.stringify(body)) // what Koa itself would send
+}
+
+async function readUpTo(stream: Readable, limit: number): Promise<{ body: Buffer } | { rest: Readable }> {
+  const chunks: Buffer[] = []
+  let size = 0
+  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>
+  for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
+    const chunk = Buffer.isBuffer(step.value) ? step.value : Buffer.from(step.value)
+    chunks.push(chunk)
+    size += chunk.length
+    if (size > limit) {
+      const remaining = { [Symbol.asyncIterator]: () => iterator }
+      return { rest: Readable.from(replay(chunks, remaining)) }
+    }
+  }
+  return { body: Buffer.concat(chunks, size) }
+}
+
+async function* replay(head: Buffer[], tail: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer | string> {
+  yield* head
+  yield* tail
+}
+
+/** Writes an entry as the answer, with X-Cache, Age, Cache-Control and 304 on a matching ETag. */
+function answer(ctx: Context, cache: ResponseCache, entry: CachedEntry, result: CacheResult, plan: Plan): void {
+  const now = cache.now()
+  ctx.status = entry.status
+  let etag: string | undefined
+  for (const [name, value] of entry.headers) {
+    ctx.set(name, value)
+    if (name === 'etag') etag = value
+  }
+  ctx.set('X-Cache', result)
+  ctx.set('Age', String(Math.max(0, Math.floor((now - entry.created) / 1000))))
+  if (!isGoodStatus(entry.status)) ctx.set('Cache-Control', 'no-store')
+  else if (result === 'STALE') ctx.set('Cache-Control', 'public, max-age=0')
+  else ctx.set('Cache-Control', `public, max-age=${Math.max(0, Math.ceil(((plan.bucket + 1) * plan.route.windowMs - now) / 1000))}`)
+  if (entry.status >= 200 && entry.status < 300 && etagMatches(ctx.get('If-None-Match') || undefined, etag)) {
+    ctx.status = 304
+    ctx.body = null
+    return
+  }
+  ctx.body = entry.body
+}
+
+/**
+ * Runs the rest of the chain after the client has its answer, to refresh the
+ * current bucket or warm the next one. The real response is finished, so the
+ * handler writes into a detached ServerResponse that nobody reads but us.
+ */
+async function detached(ctx: Context, next: Next, plan: Plan, ahead: number): Promise<Outcome> {
+  const shadow = new ServerResponse(ctx.req)
+  shadow.statusCode = 404 // as Koa starts every request
+  ctx.res = ctx.response.res = ctx.request.res = shadow
+  // Koa keeps these two on the response object; the handler must start as on a fresh request.
+  const state = ctx.response as unknown as { _body?: unknown; _explicitStatus?: boolean }
+  state._body = undefined
+  state._explicitStatus = false
+  const outcome = await capture(ctx, next, plan, ahead)
+  if (outcome.error !== undefined) ctx.app.emit('error', outcome.error, ctx)
+  return outcome
+}
+
+/** Starts `task` once the client's response is out (or the client went away). */
+function afterResponse(ctx: Context, task: () => Promise<unknown>): void {
+  const res = ctx.res
+  let started = false
+  const start = (): void => {
+    if (started) return
+    started = true
+    res.off('finish', start)
+    res.off('close', start)
+    task().catch((error: unknown) => ctx.app.emit('error', error, ctx))
+  }
+  res.once('finish', start)
+  res.once('close', start)
+}
+
+function routeName(ctx: Context, route: ResolvedRoute): string {
+  if (route.name !== undefined) return route.name
+  const routed = ctx as Context & { _matchedRouteName?: string; _matchedRoute?: string | RegExp }
+  return routed._matchedRouteName ?? (routed._matchedRoute === undefined ? ctx.path : String(routed._matchedRoute))
+}

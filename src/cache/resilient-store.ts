@@ -1,0 +1,192 @@
+import { EventEmitter } from 'node:events'
+import type { KeyvStoreAdapter } from 'keyv'
+import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
+import { CacheError } from './errors.js'
+
+export type CircuitState = 'closed' | 'open' | 'half-open'
+
+export interface ResilientStoreOptions {
+  operationTimeout: number
+  failureThreshold: number
+  probeInterval: number
+  logger: Logger
+}
+
+/**
+ * The one place that decides what a store failure means. Every operation on
+ * the primary gets a time budget; consecutive failures open the circuit, and
+ * while it is open reads and writes go to the fallback without touching the
+ * primary. A background probe (half-open) closes it again once the primary
+ * answers. Nothing here throws to a caller: a read that fails is a miss, a
+ * write that fails is dropped. Each state change is logged once and emitted
+ * as a 'circuit' event; each failure is emitted as a 'store-error' event.
+ */
+export class ResilientStore extends EventEmitter {
+  readonly primary: CacheStore
+  readonly fallback: CacheStore | undefined
+  #options: ResilientStoreOptions
+  #state: CircuitState = 'closed'
+  #failures = 0
+  #probe: NodeJS.Timeout | undefined
+  #lastError: CacheError | undefined
+
+  constructor(primary: KeyvStoreAdapter, fallback: KeyvStoreAdapter | undefined, options: ResilientStoreOptions) {
+    super()
+    this.primary = primary
+    this.fallback = fallback
+    this.#options = options
+    // An adapter with no 'error' listener would crash the process on emit.
+    primary.on?.('error', () => {})
+  }
+
+  get state(): CircuitState {
+    return this.#state
+  }
+
+  get degraded(): boolean {
+    return this.#state !== 'closed'
+  }
+
+  get lastError(): CacheError | undefined {
+    return this.#lastError
+  }
+
+  /** The store serving now: the primary, or the fallback while the circuit is not closed. */
+  get active(): CacheStore | undefined {
+    return this.#state === 'closed' ? this.primary : this.fallback
+  }
+
+  async getMany(keys: string[]): Promise<unknown[]> {
+    return this.#do('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined))
+  }
+
+  async get(key: string): Promise<unknown> {
+    return this.#do('get', (store) => store.get(key), () => undefined)
+  }
+
+  async set(key: string, value: unknown, ttl: number): Promise<boolean> {
+    return this.#do('set', async (store) => (await store.set(key, value, ttl)) !== false, () => false)
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const fromFallback = this.fallback ? await settle(this.fallback.delete(key), false) : false
+    const fromPrimary = await this.#do('delete', (store) => store.delete(key), () => false, true)
+    return fromPrimary || fromFallback
+  }
+
+  /** Runs on the primary and the fallback both, so nothing invalidated survives in either. */
+  async deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
+    const fromFallback = this.fallback ? await settle(enumerate(this.fallback), 0) : 0
+    const fromPrimary = await this.#do('deletePrefix', enumerate, () => 0, true)
+    return fromPrimary + fromFallback
+  }
+
+  /** Asks the serving store, within the time budget; undefined when it cannot say. */
+  async info(): Promise<StoreInfo | undefined> {
+    const store = this.active
+    if (!store?.info) return undefined
+    return settle(withTimeout(store.info(), this.#options.operationTimeout * 5, 'info'), undefined)
+  }
+
+  close(): void {
+    if (this.#probe) clearTimeout(this.#probe)
+    this.#probe = undefined
+  }
+
+  /**
+   * Runs `operation` on the primary within the time budget while the circuit
+   * is closed; otherwise, or when it fails, on the fallback; `otherwise`
+   * answers when neither can. `primaryOnly` skips the fallback run (used where
+   * the caller already ran it).
+   */
+  async #do<T>(
+    name: string,
+    operation: (store: CacheStore) => Promise<T>,
+    otherwise: () => T,
+    primaryOnly = false,
+  ): Promise<T> {
+    if (this.#state === 'closed') {
+      try {
+        const result = await withTimeout(operation(this.primary), this.#options.operationTimeout, name)
+        this.#failures = 0
+        return result
+      } catch (error) {
+        this.#recordFailure(error, name)
+      }
+    }
+    if (primaryOnly || !this.fallback) return otherwise()
+    return settle(operation(this.fallback), otherwise())
+  }
+
+  #recordFailure(error: unknown, operation: string): void {
+    this.#lastError = asStoreError(error, operation)
+    this.emit('store-error', this.#lastError)
+    this.#failures++
+    if (this.#state === 'closed' && this.#failures >= this.#options.failureThreshold) this.#open()
+  }
+
+  #open(): void {
+    this.#setState('open')
+    this.#options.logger.warn(
+      { event: 'cache_store_down', code: this.#lastError?.code, error: this.#lastError?.cause ?? this.#lastError },
+      'Cache store failing: serving from the fallback until it answers again',
+    )
+    this.#scheduleProbe()
+  }
+
+  #scheduleProbe(): void {
+    this.#probe = setTimeout(() => void this.#runProbe(), this.#options.probeInterval)
+    this.#probe.unref()
+  }
+
+  async #runProbe(): Promise<void> {
+    this.#setState('half-open')
+    try {
+      await withTimeout(this.primary.get('__koa-bucket-cache:probe__'), this.#options.operationTimeout, 'probe')
+      this.#failures = 0
+      this.#setState('closed')
+      this.#options.logger.info?.({ event: 'cache_store_up' }, 'Cache store answers again: back from the fallback')
+    } catch (error) {
+      this.#lastError = asStoreError(error, 'probe')
+      this.#setState('open')
+      this.#scheduleProbe()
+    }
+  }
+
+  #setState(state: CircuitState): void {
+    if (state === this.#state) return
+    this.#state = state
+    this.emit('circuit', state)
+  }
+}
+
+async function readMany(store: CacheStore, keys: string[]): Promise<unknown[]> {
+  if (keys.length === 1) return [await store.get(keys[0]!)]
+  if (typeof store.getMany === 'function') return store.getMany(keys)
+  return Promise.all(keys.map((key) => store.get(key)))
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new CacheError('E_STORE_TIMEOUT', `cache store ${operation} took longer than ${ms} ms`)),
+      ms,
+    )
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+function asStoreError(error: unknown, operation: string): CacheError {
+  if (error instanceof CacheError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new CacheError('E_STORE', `cache store ${operation} failed: ${message}`, { cause: error })
+}
+
+async function settle<T>(promise: Promise<T>, otherwise: T): Promise<T> {
+  try {
+    return await promise
+  } catch {
+    return otherwise
+  }
+}

@@ -1,0 +1,261 @@
+import { EventEmitter } from 'node:events'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Middleware } from 'koa'
+import type { KeyvStoreAdapter } from 'keyv'
+import { MemoryStore } from '../../adapters/memory.js'
+import { consoleLogger, type CacheStore, type Logger } from '../../adapters/contract.js'
+import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
+import { Flights } from './flight.js'
+import { bucketOf, cacheKey, keyPrefix, variantOf } from './keys.js'
+import { CacheStats, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
+import { cacheMiddleware } from './middleware.js'
+import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute, type RouteOptions } from './options.js'
+import { isGoodStatus } from './policy.js'
+import { ResilientStore, type CircuitState } from './resilient-store.js'
+
+/** The keys one request touches. */
+export interface Plan {
+  route: ResolvedRoute
+  name: string
+  bucket: number
+  current: string
+  previous: string
+  next: string
+}
+
+/** What running the handler produced: the answer as an entry, and whether others may share it. */
+export interface Outcome {
+  entry: CachedEntry | undefined
+  /** True when the entry may be stored and served to other requests. */
+  shared: boolean
+  error?: unknown
+}
+
+export type Lookup =
+  | { kind: 'hit'; entry: CachedEntry }
+  | { kind: 'stale'; entry: CachedEntry; refresh: boolean }
+  | { kind: 'miss' }
+
+export interface CacheHealth {
+  status: 'ok' | 'degraded'
+  backend: string
+  degraded: boolean
+  circuit: CircuitState
+  readOnly: boolean
+  role: string | undefined
+  keys_count: number | null
+  memory_usage: { used: number; max: number; policy: string } | null
+  hits: number
+  misses: number
+  stale: number
+  bypass: number
+  hit_rate: number
+  computations: number
+  store_errors: number
+}
+
+/**
+ * The engine: keys, lookups, single flight, writes and invalidation. It knows
+ * entries and policy; Koa stays in middleware.ts and failure in ResilientStore.
+ */
+export class ResponseCache extends EventEmitter {
+  readonly options: ResolvedCacheOptions
+  readonly stats = new CacheStats()
+  readonly store: ResilientStore
+  readonly logger: Logger
+  readonly flights = new Flights<Outcome>()
+  #hashTag: boolean
+  /** Observed computation time per route name, for refresh-ahead timing. */
+  #computeMs = new Map<string, number>()
+  /** Next-bucket keys warmed in this process, so each is warmed once. */
+  #warmed = new Map<string, number>()
+
+  constructor(options: CacheOptions = {}) {
+    super()
+    this.options = resolveCacheOptions(options)
+    this.logger = options.logger ?? consoleLogger
+    const primary = (options.store ?? new MemoryStore()) as CacheStore
+    const fallback = options.fallback === false ? undefined : (options.fallback ?? new MemoryStore())
+    this.#hashTag = this.options.hashTag ?? primary.cluster === true
+    this.store = new ResilientStore(primary, fallback, { ...this.options, logger: this.logger })
+    this.store.on('circuit', (state: CircuitState) => this.emit('circuit', state))
+    this.store.on('store-error', (error: unknown) => {
+      this.stats.storeErrors++
+      if (this.listenerCount('store-error') > 0) this.emit('store-error', error)
+    })
+  }
+
+  /** Koa middleware caching the route it stands on. Options are checked here, once. */
+  route(options: RouteOptions): Middleware {
+    return cacheMiddleware(this, resolveRoute(options))
+  }
+
+  now(): number {
+    return this.options.clock()
+  }
+
+  plan(route: ResolvedRoute, name: string, search: string, headers: IncomingHttpHeaders): Plan {
+    const prefix = keyPrefix(this.options.namespace, name, this.#hashTag)
+    const variant =
+      route.vary.length === 0 && (route.query === false || search === '')
+        ? ''
+        : variantOf({ search, query: route.query, vary: route.vary, headers })
+    const bucket = bucketOf(this.now(), route.window)
+    return {
+      route,
+      name,
+      bucket,
+      current: cacheKey(prefix, bucket, variant),
+      previous: cacheKey(prefix, bucket - 1, variant),
+      next: cacheKey(prefix, bucket + 1, variant),
+    }
+  }
+
+  /** Reads the current bucket, and the previous one when stale answers are on, in one round trip. */
+  async lookup(plan: Plan): Promise<Lookup> {
+    const withStale = plan.route.staleMs > 0
+    const values = await this.store.getMany(withStale ? [plan.current, plan.previous] : [plan.current])
+    const current = decodeEntry(values[0])
+    if (current && isGoodStatus(current.status)) return { kind: 'hit', entry: current }
+    const previous = withStale ? decodeEntry(values[1]) : undefined
+    const stale = previous && isGoodStatus(previous.status) && this.#withinStale(previous, plan.route) ? previous : undefined
+    // A cached error in the current bucket means a refresh just failed: serve the stale
+    // answer (stale-if-error) and wait for the error entry to expire before trying again.
+    if (current) return stale ? { kind: 'stale', entry: stale, refresh: false } : { kind: 'hit', entry: current }
+    return stale ? { kind: 'stale', entry: stale, refresh: true } : { kind: 'miss' }
+  }
+
+  /** Runs `compute` once per key at a time; stores its entry without delaying the caller. */
+  fill(plan: Plan, key: string, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
+    return this.flights.run(key, async () => {
+      const started = performance.now()
+      const outcome = await compute()
+      const { entry } = outcome
+      if (entry) entry.created = this.now()
+      const ms = performance.now() - started
+      this.stats.computations++
+      this.#observeCompute(plan.name, ms)
+      if (this.listenerCount('compute') > 0) {
+        this.emit('compute', { route: plan.name, ms, status: entry?.status ?? 0, reason } satisfies ComputeEvent)
+      }
+      if (entry && outcome.shared) this.write(key, entry, plan.route)
+      return outcome
+    })
+  }
+
+  /** Fire and forget: the store write never delays a response, and never throws. */
+  write(key: string, entry: CachedEntry, route: ResolvedRoute): void {
+    let bytes: Buffer
+    try {
+      bytes = encodeEntry(entry)
+    } catch {
+      return // an entry that could not be replayed as it is stays uncached
+    }
+    const ttl = isGoodStatus(entry.status)
+      ? (entry.bucket + 1) * route.windowMs - this.now() + route.staleMs
+      : route.errorTtlMs
+    if (ttl > 0) void this.store.set(key, bytes, Math.ceil(ttl))
+  }
+
+  /**
+   * Whether a request for `plan` should compute the next bucket now: warm is
+   * on, the bucket ends within the lead time (observed computation time with
+   * margin), and this process has not warmed that key yet.
+   */
+  shouldWarm(plan: Plan): boolean {
+    if (!plan.route.warm || this.#warmed.has(plan.next) || this.flights.has(plan.next)) return false
+    const left = (plan.bucket + 1) * plan.route.windowMs - this.now()
+    const lead = Math.min(plan.route.windowMs / 2, 2 * (this.#computeMs.get(plan.name) ?? 0) + 1000)
+    if (left > lead) return false
+    this.#warmed.set(plan.next, plan.bucket + 1)
+    for (const [key, bucket] of this.#warmed) if (bucket <= plan.bucket) this.#warmed.delete(key)
+    return true
+  }
+
+  recordLookup(name: string, result: CacheResult, started: number): void {
+    this.stats.record(result)
+    if (this.listenerCount('lookup') > 0) {
+      this.emit('lookup', { route: name, result, ms: performance.now() - started } satisfies LookupEvent)
+    }
+  }
+
+  /** Removes every bucket and variant of one route (SCAN + UNLINK on Redis), in both stores. */
+  async invalidate(route: string): Promise<number> {
+    const prefix = keyPrefix(this.options.namespace, route, this.#hashTag)
+    for (const key of this.#warmed.keys()) if (key.startsWith(prefix)) this.#warmed.delete(key)
+    return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
+  }
+
+  /** Removes one key, as built by the cache (for example `energy:gradient:58312345`). */
+  invalidateKey(key: string): Promise<boolean> {
+    return this.store.delete(key)
+  }
+
+  /** Removes the whole namespace. */
+  clear(): Promise<number> {
+    const prefix = `${this.options.namespace}:`
+    this.#warmed.clear()
+    return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
+  }
+
+  async health(): Promise<CacheHealth> {
+    const primary = this.store.primary
+    const info = await this.store.info()
+    const active = this.store.active
+    const prefix = `${this.options.namespace}:`
+    let keys: number | null = info?.keys ?? null
+    if (active?.countPrefix) keys = await active.countPrefix(prefix).catch(() => keys)
+    const { stats } = this
+    return {
+      status: this.store.degraded ? 'degraded' : 'ok',
+      backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
+      degraded: this.store.degraded,
+      circuit: this.store.state,
+      readOnly: primary.readOnly === true,
+      role: info?.role,
+      keys_count: keys,
+      memory_usage: info?.memory ?? null,
+      hits: stats.hits,
+      misses: stats.misses,
+      stale: stats.stale,
+      bypass: stats.bypass,
+      hit_rate: stats.hitRate,
+      computations: stats.computations,
+      store_errors: stats.storeErrors,
+    }
+  }
+
+  /** Waits for running computations, then closes both stores. */
+  async close(): Promise<void> {
+    await this.flights.settle()
+    this.store.close()
+    await Promise.allSettled([this.store.primary.disconnect?.(), this.store.fallback?.disconnect?.()])
+  }
+
+  #withinStale(entry: CachedEntry, route: ResolvedRoute): boolean {
+    return this.now() < (entry.bucket + 1) * route.windowMs + route.staleMs
+  }
+
+  #observeCompute(name: string, ms: number): void {
+    const before = this.#computeMs.get(name)
+    this.#computeMs.set(name, before === undefined ? ms : 0.7 * before + 0.3 * ms)
+  }
+}
+
+/** Deletes a prefix with the store's own SCAN when it has one, else through its iterator. */
+async function deletePrefix(store: KeyvStoreAdapter & CacheStore, prefix: string, logger: Logger): Promise<number> {
+  if (store.deletePrefix) return store.deletePrefix(prefix)
+  if (!store.iterator) {
+    logger.warn({ event: 'cache_invalidate_unsupported', prefix }, 'Cache store cannot list keys: nothing invalidated')
+    return 0
+  }
+  const doomed: string[] = []
+  for await (const [key] of store.iterator(undefined)) if (String(key).startsWith(prefix)) doomed.push(String(key))
+  await Promise.all(doomed.map((key) => store.delete(key)))
+  return doomed.length
+}
+
+/** Builds a response cache; every option is checked here, once. */
+export function createResponseCache(options: CacheOptions = {}): ResponseCache {
+  return new ResponseCache(options)
+}
