@@ -1,0 +1,197 @@
+// The stored value is binary so that a hit writes the stored body bytes as they are: no JSON
+// parse or stringify and no base64 on the hit path.
+//
+// Layout (all integers big-endian):
+//   'K' 'B' 'C'  version=1
+//   status        uint16   100..599
+//   created       float64  ms since epoch, finite
+//   bucket        float64  a safe integer
+//   header count  uint8
+//   per header:   name length uint8 (>= 1), name bytes (lower-case token chars)
+//                 value length uint16, value bytes (latin1: one byte per char, the bytes Node
+//                 writes on the wire; only TAB, 0x20-0x7E and 0x80-0xFF, as Node's setHeader allows)
+//   body length   uint32, body bytes, which end exactly at the end of the buffer
+//
+// decodeEntry accepts exactly what encodeEntry can produce, so decode(x) !== undefined implies
+// encode(decode(x)) equals x byte for byte.
+import { createHash } from 'node:crypto'
+import { Buffer } from 'node:buffer'
+
+export interface CachedEntry {
+  /** 100..599. */
+  status: number
+  /** Lower-case names, replayable headers only (see REPLAYABLE_HEADERS). */
+  headers: Array<[string, string]>
+  body: Buffer
+  /** ms since epoch when the response was computed. */
+  created: number
+  bucket: number
+}
+
+const MAGIC = [0x4b, 0x42, 0x43] as const // 'KBC'
+const VERSION = 1
+const VERSION_AT = 3
+const STATUS_AT = 4
+const CREATED_AT = 6
+const BUCKET_AT = 14
+const COUNT_AT = 22
+const FIXED_HEAD = COUNT_AT + 1
+const BODY_LENGTH_BYTES = 4
+const MAX_HEADERS = 0xff
+const MAX_NAME_BYTES = 0xff
+const MAX_VALUE_BYTES = 0xffff
+const MAX_BODY_BYTES = 0xffffffff
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
+// Node's checkInvalidHeaderChar: a value outside this would make the replay throw.
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/** Response headers a hit may replay. Never set-cookie: one user's cookie must not reach another. */
+export const REPLAYABLE_HEADERS: readonly string[] = Object.freeze([
+  'content-type',
+  'etag',
+  'content-encoding',
+  'cache-control',
+  'vary',
+  'last-modified',
+  'content-language',
+])
+
+function headerText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number') return String(value)
+  if (Array.isArray(value) && value.every((part) => typeof part === 'string' || typeof part === 'number')) {
+    return value.join(', ')
+  }
+  return undefined
+}
+
+/** The replayable headers of Node's lower-cased response headers (`ctx.response.headers`). */
+export function pickReplayableHeaders(headers: Record<string, unknown>): Array<[string, string]> {
+  const picked: Array<[string, string]> = []
+  for (const name of REPLAYABLE_HEADERS) {
+    const text = headerText(headers[name])
+    if (text !== undefined) picked.push([name, text])
+  }
+  return picked
+}
+
+/** A strong ETag: `"` + 27 base64url chars of the body's sha256 + `"`. */
+export function strongEtag(body: Buffer): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
+}
+
+function checkEntry(e: CachedEntry): void {
+  if (!Number.isInteger(e.status) || e.status < 100 || e.status > 599) {
+    throw new RangeError(`entry status must be an integer in 100..599, got ${e.status}`)
+  }
+  if (!Number.isFinite(e.created)) throw new RangeError(`entry created must be finite, got ${e.created}`)
+  if (!Number.isSafeInteger(e.bucket)) throw new RangeError(`entry bucket must be a safe integer, got ${e.bucket}`)
+  if (e.headers.length > MAX_HEADERS) throw new RangeError(`entry has ${e.headers.length} headers, at most ${MAX_HEADERS}`)
+  for (const [name, value] of e.headers) checkHeader(name, value)
+  if (e.body.length > MAX_BODY_BYTES) throw new RangeError(`entry body has ${e.body.length} bytes, at most ${MAX_BODY_BYTES}`)
+}
+
+function checkHeader(name: string, value: string): void {
+  if (name.length > MAX_NAME_BYTES || !HEADER_NAME.test(name)) {
+    throw new RangeError(`header name must be 1..${MAX_NAME_BYTES} lower-case token chars, got ${JSON.stringify(name)}`)
+  }
+  if (value.length > MAX_VALUE_BYTES || !HEADER_VALUE.test(value)) {
+    throw new RangeError(`header ${name} has a value Node could not replay or longer than ${MAX_VALUE_BYTES} bytes`)
+  }
+}
+
+/**
+ * The stored bytes of an entry. Throws RangeError for an entry that could not be replayed as it
+ * is (status out of range, invalid header, too many or too long headers): treat it as uncacheable.
+ */
+export function encodeEntry(e: CachedEntry): Buffer {
+  checkEntry(e)
+  let size = FIXED_HEAD + BODY_LENGTH_BYTES + e.body.length
+  for (const [name, value] of e.headers) size += 1 + name.length + 2 + value.length
+  // Not allocUnsafe: a small pooled buffer would keep its shared 8 KiB slab alive in a memory
+  // store and make the store's byte budget count only a fraction of what it holds.
+  const out = Buffer.allocUnsafeSlow(size)
+  out.set(MAGIC, 0)
+  let at = out.writeUInt8(VERSION, VERSION_AT)
+  at = out.writeUInt16BE(e.status, at)
+  at = out.writeDoubleBE(e.created, at)
+  at = out.writeDoubleBE(e.bucket, at)
+  at = out.writeUInt8(e.headers.length, at)
+  for (const [name, value] of e.headers) {
+    at = out.writeUInt8(name.length, at)
+    at += out.write(name, at, 'latin1')
+    at = out.writeUInt16BE(value.length, at)
+    at += out.write(value, at, 'latin1')
+  }
+  at = out.writeUInt32BE(e.body.length, at)
+  out.set(e.body, at)
+  return out
+}
+
+function asBuffer(value: unknown): Buffer | undefined {
+  if (Buffer.isBuffer(value)) return value
+  // A view over the same memory, so the decoded body stays a view too.
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  return undefined
+}
+
+function hasHead(buf: Buffer): boolean {
+  return (
+    buf.length >= FIXED_HEAD + BODY_LENGTH_BYTES &&
+    buf[0] === MAGIC[0] &&
+    buf[1] === MAGIC[1] &&
+    buf[2] === MAGIC[2] &&
+    buf[VERSION_AT] === VERSION
+  )
+}
+
+function isValueByte(byte: number): boolean {
+  return byte === 0x09 || (byte >= 0x20 && byte !== 0x7f)
+}
+
+function isValueBytes(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    if (!isValueByte(buf[i] as number)) return false
+  }
+  return true
+}
+
+// Returns the offset after the headers, or -1 when they are malformed or run past the end.
+function readHeaders(buf: Buffer, count: number, start: number, into: Array<[string, string]>): number {
+  let at = start
+  for (let i = 0; i < count; i++) {
+    if (at + 1 > buf.length) return -1
+    const nameLength = buf.readUInt8(at)
+    at += 1
+    if (at + nameLength + 2 > buf.length) return -1
+    const name = buf.toString('latin1', at, at + nameLength)
+    if (!HEADER_NAME.test(name)) return -1
+    at += nameLength
+    const valueLength = buf.readUInt16BE(at)
+    at += 2
+    if (at + valueLength > buf.length || !isValueBytes(buf, at, at + valueLength)) return -1
+    into.push([name, buf.toString('latin1', at, at + valueLength)])
+    at += valueLength
+  }
+  return at
+}
+
+/**
+ * The entry stored in `value`, or undefined for anything that is not a whole, valid entry of this
+ * format (other types, JSON strings, truncated or padded buffers, other versions). Never throws:
+ * a corrupt store value is a miss, not a 500. The body is a view of `value`, not a copy.
+ */
+export function decodeEntry(value: unknown): CachedEntry | undefined {
+  const buf = asBuffer(value)
+  if (buf === undefined || !hasHead(buf)) return undefined
+  const status = buf.readUInt16BE(STATUS_AT)
+  const created = buf.readDoubleBE(CREATED_AT)
+  const bucket = buf.readDoubleBE(BUCKET_AT)
+  if (status < 100 || status > 599 || !Number.isFinite(created) || !Number.isSafeInteger(bucket)) return undefined
+  const headers: Array<[string, string]> = []
+  const bodyLengthAt = readHeaders(buf, buf.readUInt8(COUNT_AT), FIXED_HEAD, headers)
+  if (bodyLengthAt < 0 || bodyLengthAt + BODY_LENGTH_BYTES > buf.length) return undefined
+  const bodyStart = bodyLengthAt + BODY_LENGTH_BYTES
+  if (bodyStart + buf.readUInt32BE(bodyLengthAt) !== buf.length) return undefined
+  return { status, headers, body: buf.subarray(bodyStart), created, bucket }
+}
