@@ -5,12 +5,21 @@
 export class Flights<T> {
   #running = new Map<string, Promise<T>>()
 
-  /** Runs `work` unless one is already running for `key`; every caller gets the same result. */
-  run(key: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` unless one is already running for `key`; every caller gets the
+   * same result as soon as it is ready. The key stays claimed until `linger`
+   * (for example the store write of the result) settles, so a request arriving
+   * between the result and the write joins this flight instead of starting one.
+   */
+  run(key: string, work: () => Promise<T>, linger?: (result: T) => Promise<unknown>): Promise<T> {
     const running = this.#running.get(key)
     if (running) return running
-    const started = work().finally(() => this.#running.delete(key))
+    const started = work()
     this.#running.set(key, started)
+    const release = (): void => {
+      if (this.#running.get(key) === started) this.#running.delete(key)
+    }
+    started.then((result) => (linger ? linger(result) : undefined)).then(release, release)
     return started
   }
 

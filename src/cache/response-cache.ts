@@ -127,34 +127,35 @@ export class ResponseCache extends EventEmitter {
 
   /** Runs `compute` once per key at a time; stores its entry without delaying the caller. */
   fill(plan: Plan, key: string, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
-    return this.flights.run(key, async () => {
+    const work = async (): Promise<Outcome> => {
       const started = performance.now()
       const outcome = await compute()
-      const { entry } = outcome
-      if (entry) entry.created = this.now()
       const ms = performance.now() - started
+      if (outcome.entry) outcome.entry.created = this.now()
       this.stats.computations++
       this.#observeCompute(plan.name, ms)
       if (this.listenerCount('compute') > 0) {
-        this.emit('compute', { route: plan.name, ms, status: entry?.status ?? 0, reason } satisfies ComputeEvent)
+        this.emit('compute', { route: plan.name, ms, status: outcome.entry?.status ?? 0, reason } satisfies ComputeEvent)
       }
-      if (entry && outcome.shared) this.write(key, entry, plan.route)
       return outcome
-    })
+    }
+    const write = (outcome: Outcome): Promise<unknown> =>
+      outcome.entry && outcome.shared ? this.write(key, outcome.entry, plan.route) : Promise.resolve()
+    return this.flights.run(key, work, write)
   }
 
-  /** Fire and forget: the store write never delays a response, and never throws. */
-  write(key: string, entry: CachedEntry, route: ResolvedRoute): void {
+  /** Never throws, and callers do not wait for it: the store write never delays a response. */
+  write(key: string, entry: CachedEntry, route: ResolvedRoute): Promise<unknown> {
     let bytes: Buffer
     try {
       bytes = encodeEntry(entry)
     } catch {
-      return // an entry that could not be replayed as it is stays uncached
+      return Promise.resolve() // an entry that could not be replayed as it is stays uncached
     }
     const ttl = isGoodStatus(entry.status)
       ? (entry.bucket + 1) * route.windowMs - this.now() + route.staleMs
       : route.errorTtlMs
-    if (ttl > 0) void this.store.set(key, bytes, Math.ceil(ttl))
+    return ttl > 0 ? this.store.set(key, bytes, Math.ceil(ttl)) : Promise.resolve()
   }
 
   /**

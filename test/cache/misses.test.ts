@@ -1,0 +1,159 @@
+import t from 'tap'
+import { STORE_KINDS, harness, eventually } from './harness.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+for (const kind of STORE_KINDS) {
+  t.test(`${kind}: misses, stale answers and errors`, async (t) => {
+    t.test('single flight: 100 concurrent cold requests run the handler once and get one answer', async (t) => {
+      const h = await harness(t, { kind, handler: async (ctx, call) => {
+        await sleep(100)
+        ctx.body = { call }
+      } })
+      const replies = await Promise.all(Array.from({ length: 100 }, () => h.get('/data')))
+      t.equal(h.calls(), 1)
+      t.equal(new Set(replies.map((r) => r.text)).size, 1, 'every request got the same body')
+      t.ok(replies.every((r) => r.status === 200))
+    })
+
+    t.test('rollover with stale: 0 is the seed behaviour: the first request of a bucket waits', async (t) => {
+      const h = await harness(t, { kind, route: { stale: 0 } })
+      await h.get('/data')
+      h.clock.advance(30_000)
+      const next = await h.get('/data')
+      t.equal(next.xcache, 'MISS')
+      t.equal(JSON.parse(next.text).call, 2)
+    })
+
+    t.test('stale-while-revalidate: the previous bucket answers at once and one refresh runs', async (t) => {
+      let release: () => void = () => {}
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      const h = await harness(t, { kind, handler: async (ctx, call) => {
+        if (call > 1) await gate
+        ctx.body = { call }
+      } })
+      const first = await h.get('/data')
+      h.clock.advance(30_000)
+      const stale = await Promise.all(Array.from({ length: 20 }, () => h.get('/data')))
+      t.ok(stale.every((r) => r.xcache === 'STALE'), 'all STALE while the refresh runs')
+      t.ok(stale.every((r) => r.text === first.text), 'the stale body is the previous answer')
+      t.equal(stale[0]!.headers.get('cache-control'), 'public, max-age=0')
+      t.ok(await eventually(() => h.calls() === 2), 'a refresh started')
+      release()
+      t.ok(await eventually(async () => (await h.get('/data')).xcache === 'HIT'))
+      t.equal(h.calls(), 2, 'exactly one background refresh for 20 stale answers')
+      t.equal(JSON.parse((await h.get('/data')).text).call, 2)
+    })
+
+    t.test('stale is served for `stale` seconds only', async (t) => {
+      const h = await harness(t, { kind, route: { stale: 5 } })
+      await h.get('/data')
+      h.clock.advance(29_000 + 6_000) // 6 s into the next bucket
+      t.equal((await h.get('/data')).xcache, 'MISS')
+    })
+
+    t.test('stale-if-error: a failing refresh keeps the stale answer, and retries after errorTtl', async (t) => {
+      let fail = false
+      const h = await harness(t, { kind, route: { errorTtl: 0.3 }, handler: (ctx, call) => {
+        if (fail) throw new Error('backend down')
+        ctx.body = { call }
+      } })
+      const good = await h.get('/data')
+      fail = true
+      h.clock.advance(30_000)
+      t.equal((await h.get('/data')).xcache, 'STALE')
+      t.ok(await eventually(() => h.calls() === 2), 'the refresh ran and failed')
+      await sleep(50)
+      for (let i = 0; i < 5; i++) {
+        const reply = await h.get('/data')
+        t.equal(reply.xcache, 'STALE')
+        t.equal(reply.text, good.text)
+      }
+      t.equal(h.calls(), 2, 'no refresh storm while the error is remembered')
+      fail = false
+      t.ok(await eventually(async () => (await h.get('/data')).xcache === 'HIT', 5000), 'recovers after errorTtl')
+      t.equal(h.calls(), 3)
+    })
+
+    t.test('a 5xx answer with nothing stale is cached for errorTtl with no-store, 4xx is not cached', async (t) => {
+      const h = await harness(t, { kind, route: { errorTtl: 0.5 }, handler: (ctx, call) => {
+        ctx.status = ctx.query.code ? Number(ctx.query.code) : 503
+        ctx.body = { error: 'unavailable', call }
+      } })
+      const first = await h.get('/data')
+      t.equal(first.status, 503)
+      t.equal(first.xcache, 'MISS')
+      t.equal(first.headers.get('cache-control'), 'no-store')
+      const second = await h.get('/data')
+      t.equal(second.status, 503)
+      t.equal(second.xcache, 'HIT')
+      t.equal(h.calls(), 1)
+      t.ok(await eventually(async () => JSON.parse((await h.get('/data')).text).call > 1, 5000), 'computed again after errorTtl')
+
+      const notFound1 = await h.get('/data?code=404')
+      const notFound2 = await h.get('/data?code=404')
+      t.equal(notFound1.status, 404)
+      t.not(JSON.parse(notFound2.text).call, JSON.parse(notFound1.text).call, '404 is computed each time')
+    })
+
+    t.test('a thrown 5xx becomes a cached JSON error answer; a route may cache 404', async (t) => {
+      const h = await harness(t, { kind, route: { statuses: [200, 404] }, handler: (ctx) => {
+        if (ctx.query.missing) {
+          ctx.status = 404
+          ctx.body = { error: 'no such thing' }
+          return
+        }
+        throw new Error('secret detail')
+      } })
+      const thrown = await h.get('/data')
+      t.equal(thrown.status, 500)
+      t.same(JSON.parse(thrown.text), { error: 'Internal Server Error' }, 'no internal message leaks')
+      t.equal((await h.get('/data')).xcache, 'HIT')
+      t.equal(h.calls(), 1)
+      await h.get('/data?missing=1')
+      const again = await h.get('/data?missing=1')
+      t.equal(again.status, 404)
+      t.equal(again.xcache, 'HIT', '404 cached when the route lists it')
+    })
+
+    t.test('warm: the next bucket is computed before rollover, so nobody waits or gets stale', async (t) => {
+      const h = await harness(t, { kind, route: { warm: true } })
+      await h.get('/data') // 1 s into the bucket: computes bucket N
+      t.equal(h.calls(), 1)
+      await h.get('/data')
+      t.equal(h.calls(), 1, 'far from rollover: no warming yet')
+      h.clock.advance(28_500) // 0.5 s before rollover
+      t.equal((await h.get('/data')).xcache, 'HIT')
+      t.ok(await eventually(() => h.calls() === 2), 'the next bucket was computed ahead')
+      await sleep(50)
+      h.clock.advance(1_000) // into bucket N+1
+      const next = await h.get('/data')
+      t.equal(next.xcache, 'HIT', 'the first request of the new bucket is a HIT')
+      t.equal(JSON.parse(next.text).call, 2)
+      t.equal(h.calls(), 2)
+    })
+
+    t.test('warm is demand-driven: keys not requested in this window are not warmed', async (t) => {
+      const h = await harness(t, { kind, route: { warm: true } })
+      await h.get('/data?a=1')
+      h.clock.advance(28_500)
+      await h.get('/data?a=2') // a new key, computed now; a=1 is idle
+      await sleep(100)
+      t.equal(h.calls(), 2, 'nothing computed for the idle key')
+    })
+
+    t.test('the store write never delays the response', async (t) => {
+      const h = await harness(t, { kind })
+      const original = h.cache.store.set.bind(h.cache.store)
+      let release: () => void = () => {}
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      h.cache.store.set = async (key, value, ttl) => {
+        await gate
+        return original(key, value, ttl)
+      }
+      const reply = await h.get('/data')
+      t.equal(reply.status, 200, 'answered while the write is still held')
+      release()
+    })
+  })
+}
