@@ -69,6 +69,7 @@ export class ResponseCache extends EventEmitter {
   #computeMs = new Map<string, number>()
   /** Next-bucket keys warmed in this process, so each is warmed once. */
   #warmed = new Map<string, number>()
+  #prefixes = new Map<string, string>()
 
   constructor(options: CacheOptions = {}) {
     super()
@@ -95,7 +96,7 @@ export class ResponseCache extends EventEmitter {
   }
 
   plan(route: ResolvedRoute, name: string, search: string, headers: IncomingHttpHeaders): Plan {
-    const prefix = keyPrefix(this.options.namespace, name, this.#hashTag)
+    const prefix = this.#prefix(name)
     const variant =
       route.vary.length === 0 && (route.query === false || search === '')
         ? ''
@@ -182,7 +183,7 @@ export class ResponseCache extends EventEmitter {
 
   /** Removes every bucket and variant of one route (SCAN + UNLINK on Redis), in both stores. */
   async invalidate(route: string): Promise<number> {
-    const prefix = keyPrefix(this.options.namespace, route, this.#hashTag)
+    const prefix = this.#prefix(route)
     for (const key of this.#warmed.keys()) if (key.startsWith(prefix)) this.#warmed.delete(key)
     return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
   }
@@ -231,6 +232,18 @@ export class ResponseCache extends EventEmitter {
     await this.flights.settle()
     this.store.close()
     await Promise.allSettled([this.store.primary.disconnect?.(), this.store.fallback?.disconnect?.()])
+  }
+
+  /** Key prefixes per route name, built once: encoding a name (and hashing a long one) is not free. */
+  #prefix(name: string): string {
+    let prefix = this.#prefixes.get(name)
+    if (prefix === undefined) {
+      // Names come from routes, a small set; the cap guards routes named by raw path.
+      if (this.#prefixes.size >= 1000) this.#prefixes.clear()
+      prefix = keyPrefix(this.options.namespace, name, this.#hashTag)
+      this.#prefixes.set(name, prefix)
+    }
+    return prefix
   }
 
   #withinStale(entry: CachedEntry, route: ResolvedRoute): boolean {

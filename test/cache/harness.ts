@@ -78,6 +78,8 @@ export interface HarnessOptions {
   cache?: Partial<CacheOptions>
   clock?: TestClock
   logger?: Logger
+  /** Methods the route answers; default GET only (HEAD comes with it). */
+  methods?: Array<'get' | 'post'>
 }
 
 /** The default handler answers JSON with the call number, so each computation is told apart. */
@@ -101,10 +103,13 @@ export async function harness(t: Test, options: HarnessOptions): Promise<Harness
   const app = new Koa()
   app.silent = true
   const router = new Router()
-  router.get('data', '/data', cache.route({ window: 30, ...options.route }), async (ctx) => {
-    calls++
-    await handler(ctx, calls)
-  })
+  const middleware = cache.route({ window: 30, ...options.route })
+  for (const method of options.methods ?? ['get']) {
+    router[method]('data', '/data', middleware, async (ctx) => {
+      calls++
+      await handler(ctx, calls)
+    })
+  }
   app.use(router.routes())
   const server = app.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
@@ -120,7 +125,7 @@ export async function harness(t: Test, options: HarnessOptions): Promise<Harness
     namespace,
     calls: () => calls,
     async get(path, headers = {}, method = 'GET') {
-      const response = await fetch(base + path, { headers, method })
+      const response = await fetch(base + path, { headers, method, redirect: 'manual' })
       const bytes = Buffer.from(await response.arrayBuffer())
       return { status: response.status, headers: response.headers, xcache: response.headers.get('x-cache'), text: bytes.toString(), bytes }
     },
