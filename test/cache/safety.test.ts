@@ -8,7 +8,7 @@ for (const kind of STORE_KINDS) {
     t.test('requests with Authorization or Cookie bypass the cache', async (t) => {
       const h = await harness(t, { kind })
       await h.get('/data')
-      for (const headers of [{ authorization: 'Bearer alice' }, { cookie: 'session=bob' }]) {
+      for (const headers of [{ authorization: 'Bearer alice' }, { cookie: 'session=bob' }] as Array<Record<string, string>>) {
         const reply = await h.get('/data', headers)
         t.equal(reply.xcache, 'BYPASS')
         t.equal(reply.headers.get('cache-control'), null, 'no public caching headers on a bypass')
