@@ -57,15 +57,33 @@ export class ResilientStore extends EventEmitter {
   }
 
   async getMany(keys: string[]): Promise<unknown[]> {
-    return this.#do('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined))
+    const values = await this.#do('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined))
+    return this.#localOnReplica() ? this.#fillFromFallback(keys, values) : values
   }
 
   async get(key: string): Promise<unknown> {
-    return this.#do('get', (store) => store.get(key), () => undefined)
+    return (await this.getMany([key]))[0]
   }
 
+  /**
+   * A read-only primary (a replica) refuses the write; the answer is then kept
+   * in the fallback so this instance does not compute it again each request.
+   */
   async set(key: string, value: unknown, ttl: number): Promise<boolean> {
-    return this.#do('set', async (store) => (await store.set(key, value, ttl)) !== false, () => false)
+    const stored = await this.#do('set', async (store) => (await store.set(key, value, ttl)) !== false, () => false)
+    if (stored || !this.#localOnReplica()) return stored
+    return settle(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
+  }
+
+  /** True while the primary serves reads but skips writes, and a fallback can keep local copies. */
+  #localOnReplica(): boolean {
+    return this.#state === 'closed' && this.primary.readOnly === true && this.fallback !== undefined
+  }
+
+  async #fillFromFallback(keys: string[], values: unknown[]): Promise<unknown[]> {
+    if (values.every((value) => value !== undefined)) return values
+    const local = await settle(readMany(this.fallback!, keys), [] as unknown[])
+    return values.map((value, i) => value ?? local[i])
   }
 
   async delete(key: string): Promise<boolean> {
