@@ -6,6 +6,14 @@ import type { KeyvStoreAdapter } from 'keyv'
  * falls back to the plain contract (get, set, delete, clear, getMany) when absent.
  */
 export interface StoreExtras {
+  /**
+   * Takes a short lock shared by every process on this store (SET NX PX on
+   * Redis): a token when taken, false when another holder has it, undefined
+   * when this store cannot lock now (read-only).
+   */
+  acquireLock?(key: string, ttlMs: number): Promise<string | false | undefined>
+  /** Releases a lock taken with `token`, and only if it is still that holder's. */
+  releaseLock?(key: string, token: string): Promise<void>
   /** Deletes every key that starts with `prefix` (SCAN + UNLINK on Redis); returns how many. */
   deletePrefix?(prefix: string): Promise<number>
   /** Counts the keys that start with `prefix` without KEYS. */

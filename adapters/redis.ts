@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { Cluster, type Redis, ReplyError } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
@@ -15,6 +16,9 @@ export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './
  */
 const BINARY_TAG = 0xff
 const TAG = Buffer.from([BINARY_TAG])
+
+/** Deletes the lock only while it still holds our token, so a late release never frees another holder's lock. */
+const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 type Role = 'master' | 'replica' | 'cluster'
 
@@ -34,6 +38,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   #warnedReadOnly = false
   #everReady = false
   #firstReady: Promise<boolean>
+  #settling: Promise<unknown> | undefined
   #roleTimer: NodeJS.Timeout | undefined
   #scanCount: number
   #logger: Logger
@@ -54,11 +59,18 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     if (this.cluster) this.#role = 'cluster'
     this.opts = { dialect: 'redis', url: describeTarget(options), operationTimeout }
     this.client.on('error', (error: unknown) => this.#emitError(error))
-    this.client.on('ready', () => {
+    const onReady = (): void => {
       this.#everReady = true
-      void this.checkRole()
+      this.#settling = this.cluster ? this.#connectMasters() : this.checkRole()
+    }
+    this.client.on('ready', onReady)
+    // A client handed in already connected never emits 'ready' again.
+    if (this.client.status === 'ready') onReady()
+    // Ready means the role is known too, so a replica skips even the very first write.
+    this.#firstReady = waitForReady(this.client, connectTimeout).then(async (ok) => {
+      if (ok) await this.#settling
+      return ok
     })
-    this.#firstReady = waitForReady(this.client, connectTimeout)
     if (roleCheckInterval > 0 && !this.cluster) {
       this.#roleTimer = setInterval(() => void this.checkRole(), roleCheckInterval)
       this.#roleTimer.unref()
@@ -100,17 +112,14 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** Returns false, writing nothing, while read-only. TTL in ms. */
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    if (this.readOnly) return this.#skipWrite()
-    await this.#connected()
+    if (!(await this.#writable())) return this.#skipWrite()
     try {
       const payload = toRedis(value)
       if (hasTtl(ttl)) await this.client.set(key, payload, 'PX', Math.ceil(ttl))
       else await this.client.set(key, payload)
       return true
     } catch (error) {
-      if (!isReadOnlyError(error)) throw error
-      this.#setRole('replica')
-      void this.checkRole()
+      if (!this.#demoted(error)) throw error
       return this.#skipWrite()
     }
   }
@@ -129,19 +138,45 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async delete(key: string): Promise<boolean> {
-    if (this.readOnly) return false
-    await this.#connected()
-    return (await this.client.unlink(key)) > 0
+    if (!(await this.#writable())) return false
+    try {
+      return (await this.client.unlink(key)) > 0
+    } catch (error) {
+      if (!this.#demoted(error)) throw error
+      return false
+    }
   }
 
   async deleteMany(keys: string[]): Promise<boolean> {
-    if (keys.length === 0 || this.readOnly) return false
-    await this.#connected()
+    if (keys.length === 0 || !(await this.#writable())) return false
     if (this.cluster && clusterKeySlot.generateMulti(keys) === -1) {
       const results = await Promise.all(keys.map((key) => this.delete(key)))
       return results.includes(true)
     }
-    return (await this.client.unlink(...keys)) > 0
+    try {
+      return (await this.client.unlink(...keys)) > 0
+    } catch (error) {
+      if (!this.#demoted(error)) throw error
+      return false
+    }
+  }
+
+  async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
+    if (this.readOnly) return undefined
+    await this.#connected()
+    const token = randomUUID()
+    try {
+      return (await this.client.set(key, token, 'PX', Math.ceil(ttlMs), 'NX')) === 'OK' ? token : false
+    } catch (error) {
+      if (isReadOnlyError(error)) return undefined
+      throw error
+    }
+  }
+
+  async releaseLock(key: string, token: string): Promise<void> {
+    if (this.readOnly) return
+    await this.#connected()
+    await this.client.eval(RELEASE_LOCK, 1, key, token)
   }
 
   /** Clears the namespace Keyv set (`${namespace}:*`), or the whole database without one; never KEYS. */
@@ -151,8 +186,16 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** SCAN + UNLINK in batches on every master; returns how many keys went. */
   async deletePrefix(prefix: string): Promise<number> {
-    if (this.readOnly) return 0
-    await this.#connected()
+    if (!(await this.#writable())) return 0
+    try {
+      return await this.#unlinkPrefix(prefix)
+    } catch (error) {
+      if (!this.#demoted(error)) throw error
+      return 0
+    }
+  }
+
+  async #unlinkPrefix(prefix: string): Promise<number> {
     let removed = 0
     for (const node of this.#masters()) {
       for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
@@ -180,6 +223,22 @@ export class RedisStore extends EventEmitter implements StoreExtras {
       for await (const keys of scanBatches(node, prefix, this.#scanCount)) count += keys.length
     }
     return count
+  }
+
+  /** Yields [key, value] under `${namespace}:` (every key without one) by SCAN on every master; never KEYS. */
+  async *iterator<T>(namespace?: string): AsyncGenerator<[string, T], void> {
+    await this.#connected()
+    const prefix = namespace === undefined ? '' : `${namespace}:`
+    for (const node of this.#masters()) {
+      for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
+        const values = await this.getMany<T>(keys)
+        for (const [i, key] of keys.entries()) {
+          const value = values[i]
+          // expired or deleted between SCAN and MGET
+          if (value !== undefined) yield [key, value]
+        }
+      }
+    }
   }
 
   async info(): Promise<StoreInfo> {
@@ -242,9 +301,32 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     return false
   }
 
+  /** Whether a write may go out; before the first connection it waits (bounded) to learn the role. */
+  async #writable(): Promise<boolean> {
+    if (this.#forcedReadOnly) return false
+    await this.#connected()
+    return !this.readOnly
+  }
+
+  /** True for a READONLY reply: the server became a replica behind our back, so stop writing. */
+  #demoted(error: unknown): boolean {
+    if (!isReadOnlyError(error)) return false
+    this.#setRole('replica')
+    void this.checkRole()
+    return true
+  }
+
   /** Until the first connection, a command waits for it (bounded) instead of failing at once. */
   async #connected(): Promise<void> {
     if (!this.#everReady) await this.#firstReady
+  }
+
+  /**
+   * A Cluster connects to each master lazily, on the first command for one of its slots; doing
+   * it up front keeps that connect out of the first requests' operation timeout.
+   */
+  async #connectMasters(): Promise<void> {
+    await Promise.all(this.#masters().map((node) => node.ping().catch(() => undefined)))
   }
 
   #masters(): Redis[] {

@@ -86,6 +86,23 @@ export class ResilientStore extends EventEmitter {
     return values.map((value, i) => value ?? local[i])
   }
 
+  /**
+   * A lock shared with other processes, from the primary only (a lock in the
+   * fallback would be local and prove nothing): a token, false when a peer
+   * holds it, undefined when no shared lock can be had (no support, read-only, down).
+   */
+  async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
+    const { primary } = this
+    if (this.#state !== 'closed' || !primary.acquireLock) return undefined
+    return this.#do('lock', () => primary.acquireLock!(key, ttlMs), () => undefined, true)
+  }
+
+  releaseLock(key: string, token: string): Promise<unknown> {
+    const { primary } = this
+    if (!primary.releaseLock) return Promise.resolve()
+    return this.#do('unlock', () => primary.releaseLock!(key, token), () => undefined, true)
+  }
+
   async delete(key: string): Promise<boolean> {
     const fromFallback = this.fallback ? await settle(this.fallback.delete(key), false) : false
     const fromPrimary = await this.#do('delete', (store) => store.delete(key), () => false, true)

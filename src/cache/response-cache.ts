@@ -29,12 +29,17 @@ export interface Outcome {
   /** True when the entry may be stored and served to other requests. */
   shared: boolean
   error?: unknown
+  /** The entry came from another process (or another process is computing it). */
+  peer?: boolean
 }
 
 export type Lookup =
   | { kind: 'hit'; entry: CachedEntry }
   | { kind: 'stale'; entry: CachedEntry; refresh: boolean }
   | { kind: 'miss' }
+
+/** How often a miss waiting on another process's computation looks for its entry. */
+const PEER_POLL_MS = 50
 
 export interface CacheHealth {
   status: 'ok' | 'degraded'
@@ -126,23 +131,70 @@ export class ResponseCache extends EventEmitter {
     return stale ? { kind: 'stale', entry: stale, refresh: true } : { kind: 'miss' }
   }
 
-  /** Runs `compute` once per key at a time; stores its entry without delaying the caller. */
+  /**
+   * Runs `compute` once per key at a time: in this process through the flight
+   * map, and across processes sharing the store through a short store lock.
+   * A miss that finds a peer computing waits for the peer's entry; a refresh
+   * or warm-up that finds one leaves the work to it. The entry is stored
+   * without delaying the caller, and the lock released once it is stored.
+   */
   fill(plan: Plan, key: string, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
+    const lockKey = `${key}!lock` // `!` never follows a bucket number in a cache key
+    let token: string | undefined
     const work = async (): Promise<Outcome> => {
-      const started = performance.now()
-      const outcome = await compute()
-      const ms = performance.now() - started
-      if (outcome.entry) outcome.entry.created = this.now()
-      this.stats.computations++
-      this.#observeCompute(plan.name, ms)
-      if (this.listenerCount('compute') > 0) {
-        this.emit('compute', { route: plan.name, ms, status: outcome.entry?.status ?? 0, reason } satisfies ComputeEvent)
+      const lock = await this.store.acquireLock(lockKey, this.#lockTtl(plan))
+      if (lock === false) {
+        if (reason !== 'miss') return { entry: undefined, shared: false, peer: true }
+        const waited = await this.#awaitPeer(plan, key, lockKey)
+        if (waited.entry) return { entry: waited.entry, shared: true, peer: true }
+        token = waited.token
+      } else {
+        token = lock
       }
-      return outcome
+      return this.#compute(plan, reason, compute)
     }
-    const write = (outcome: Outcome): Promise<unknown> =>
-      outcome.entry && outcome.shared ? this.write(key, outcome.entry, plan.route) : Promise.resolve()
-    return this.flights.run(key, work, write)
+    const settle = async (outcome: Outcome): Promise<void> => {
+      if (outcome.entry && outcome.shared && !outcome.peer) await this.write(key, outcome.entry, plan.route)
+      if (token !== undefined) await this.store.releaseLock(lockKey, token)
+    }
+    return this.flights.run(key, work, settle)
+  }
+
+  async #compute(plan: Plan, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
+    const started = performance.now()
+    const outcome = await compute()
+    const ms = performance.now() - started
+    if (outcome.entry) outcome.entry.created = this.now()
+    this.stats.computations++
+    this.#observeCompute(plan.name, ms)
+    if (this.listenerCount('compute') > 0) {
+      this.emit('compute', { route: plan.name, ms, status: outcome.entry?.status ?? 0, reason } satisfies ComputeEvent)
+    }
+    return outcome
+  }
+
+  /**
+   * Polls for the entry a peer process is computing. Each poll also tries the
+   * lock: taken means the peer finished without storing (an unshareable
+   * answer) or died, and it is our turn; undefined means the store cannot
+   * lock now, and we compute unlocked rather than wait on a store in trouble.
+   */
+  async #awaitPeer(plan: Plan, key: string, lockKey: string): Promise<{ entry?: CachedEntry; token?: string }> {
+    const ttl = this.#lockTtl(plan)
+    const deadline = Date.now() + ttl
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, PEER_POLL_MS))
+      const entry = decodeEntry(await this.store.get(key))
+      if (entry) return { entry }
+      const lock = await this.store.acquireLock(lockKey, ttl)
+      if (lock !== false) return lock === undefined ? {} : { token: lock }
+    }
+    return {}
+  }
+
+  /** Long enough to cover a computation (three times the observed time, at least 10 s), at most 5 min. */
+  #lockTtl(plan: Plan): number {
+    return Math.min(300_000, Math.max(10_000, 3 * (this.#computeMs.get(plan.name) ?? 0)))
   }
 
   /** Never throws, and callers do not wait for it: the store write never delays a response. */

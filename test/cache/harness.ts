@@ -92,7 +92,7 @@ export async function harness(t: Test, options: HarnessOptions): Promise<Harness
   const namespace = `t${randomUUID().slice(0, 8)}`
   const logger = options.logger ?? quietLogger()
   const cache = createResponseCache({
-    store: await makeStore(options.kind, logger),
+    store: options.cache?.store ?? (await makeStore(options.kind, logger)),
     namespace,
     clock: clock.now,
     logger,
