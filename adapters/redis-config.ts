@@ -112,8 +112,15 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
 
 /** Where the store points, without credentials, for logs and Keyv's opts.url. */
 export function describeTarget(options: RedisStoreOptions): string {
+  // A client handed in carries its own address; the other options were not used to build it.
+  if (options.client instanceof Cluster) return 'redis-cluster://'
+  if (options.client) return `redis://${options.client.options.host}:${options.client.options.port}`
   if (options.clusterNodes) return `redis-cluster://${options.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',')}`
   if (options.sentinels) return `redis-sentinel://${options.sentinelName ?? 'mymaster'}`
-  if (options.url) return new URL(options.url).origin.replace(/\/\/.*@/, '//')
+  if (options.url) {
+    // URL#origin is "null" for redis: and rediss: (not special schemes); host never holds credentials.
+    const url = new URL(options.url)
+    return `${url.protocol}//${url.host}`
+  }
   return `redis://${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`
 }
