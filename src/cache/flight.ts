@@ -36,3 +36,70 @@ export class Flights<T> {
     await Promise.allSettled([...this.#running.values()])
   }
 }
+
+/** What a cross-process lock needs from the store (ResilientStore offers it). */
+export interface LockStore {
+  acquireLock(key: string, ttlMs: number): Promise<string | false | undefined>
+  releaseLock(key: string, token: string): Promise<unknown>
+}
+
+/** compute: this process computes (it holds the lock, or no shared lock can be had); done: a peer's result is there; busy: a peer holds the lock. */
+export type Claim<T> = { kind: 'compute' } | { kind: 'done'; value: T } | { kind: 'busy' }
+
+/** How often a process waiting on another's computation looks for its result. */
+const PEER_POLL_MS = 50
+
+/**
+ * Single flight across processes sharing a store: a short lock next to the
+ * key. The holder stores its result and only then releases the lock, so
+ * whoever takes the lock afterwards looks once more before computing: a
+ * result that landed between its lookup and its lock is used, not recomputed.
+ */
+export class PeerLock<T> {
+  readonly #store: LockStore
+  readonly #key: string
+  readonly #ttlMs: number
+  readonly #read: () => Promise<T | undefined>
+  #token: string | undefined
+
+  constructor(store: LockStore, key: string, ttlMs: number, read: () => Promise<T | undefined>) {
+    this.#store = store
+    this.#key = key
+    this.#ttlMs = ttlMs
+    this.#read = read
+  }
+
+  async claim(): Promise<Claim<T>> {
+    const token = await this.#store.acquireLock(this.#key, this.#ttlMs)
+    if (token === false) return { kind: 'busy' }
+    if (token === undefined) return { kind: 'compute' }
+    this.#token = token
+    const value = await this.#read()
+    if (value === undefined) return { kind: 'compute' }
+    await this.release()
+    return { kind: 'done', value }
+  }
+
+  /**
+   * Waits for the holder's result. Taking the lock along the way means the
+   * holder finished without storing (an answer it could not share) or died:
+   * our turn. Gives up waiting after the lock's TTL.
+   */
+  async wait(): Promise<Claim<T>> {
+    const deadline = Date.now() + this.#ttlMs
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, PEER_POLL_MS))
+      const value = await this.#read()
+      if (value !== undefined) return { kind: 'done', value }
+      const claim = await this.claim()
+      if (claim.kind !== 'busy') return claim
+    }
+    return { kind: 'compute' }
+  }
+
+  release(): Promise<unknown> {
+    const token = this.#token
+    this.#token = undefined
+    return token === undefined ? Promise.resolve() : this.#store.releaseLock(this.#key, token)
+  }
+}

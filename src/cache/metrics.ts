@@ -1,3 +1,5 @@
+import type { CircuitState, ResilientStore } from './resilient-store.js'
+
 /** What a response got from the cache; also the X-Cache header value. */
 export type CacheResult = 'HIT' | 'MISS' | 'STALE' | 'BYPASS'
 
@@ -38,5 +40,50 @@ export class CacheStats {
     const served = this.hits + this.stale
     const total = served + this.misses
     return total === 0 ? 0 : served / total
+  }
+}
+
+export interface CacheHealth {
+  status: 'ok' | 'degraded'
+  backend: string
+  degraded: boolean
+  /** Which store answers now: the primary, or the fallback while the circuit is not closed. */
+  serving: 'primary' | 'fallback'
+  circuit: CircuitState
+  readOnly: boolean
+  role: string | undefined
+  keys_count: number | null
+  memory_usage: { used: number; max: number; policy: string } | null
+  hits: number
+  misses: number
+  stale: number
+  bypass: number
+  hit_rate: number
+  computations: number
+  store_errors: number
+}
+
+export async function readHealth(store: ResilientStore, stats: CacheStats, prefix: string): Promise<CacheHealth> {
+  const { primary, active } = store
+  const info = await store.info()
+  let keys: number | null = info?.keys ?? null
+  if (active?.countPrefix) keys = await active.countPrefix(prefix).catch(() => keys)
+  return {
+    status: store.degraded ? 'degraded' : 'ok',
+    backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
+    degraded: store.degraded,
+    serving: store.degraded ? 'fallback' : 'primary',
+    circuit: store.state,
+    readOnly: primary.readOnly === true,
+    role: info?.role,
+    keys_count: keys,
+    memory_usage: info?.memory ?? null,
+    hits: stats.hits,
+    misses: stats.misses,
+    stale: stats.stale,
+    bypass: stats.bypass,
+    hit_rate: stats.hitRate,
+    computations: stats.computations,
+    store_errors: stats.storeErrors,
   }
 }

@@ -1,10 +1,10 @@
 import { ServerResponse } from 'node:http'
-import { Readable } from 'node:stream'
 import type { Context, Middleware, Next } from 'koa'
+import { bodyBytes } from './body.js'
 import { pickReplayableHeaders, strongEtag, type CachedEntry } from './entry.js'
 import type { CacheResult } from './metrics.js'
 import type { ResolvedRoute } from './options.js'
-import { bypassReason, etagMatches, isGoodStatus, storability } from './policy.js'
+import { bypassReason, etagMatches, isGoodStatus, storability, thrownOutcome } from './policy.js'
 import type { Outcome, Plan, ResponseCache } from './response-cache.js'
 
 /** Koa glue: reads the request, asks the engine, writes the answer. */
@@ -74,58 +74,6 @@ async function capture(ctx: Context, next: Next, plan: Plan, ahead: number): Pro
   if (decision.store === 'fresh' && !replay.some(([h]) => h === 'etag')) replay.push(['etag', strongEtag(body)])
   const entry: CachedEntry = { status: ctx.status, headers: replay, body, created: 0, bucket: plan.bucket + ahead }
   return { entry: decision.store === false ? undefined : entry, shared: decision.store !== false }
-}
-
-function thrownOutcome(error: unknown, plan: Plan, ahead: number): Outcome {
-  const raw = (error as { status?: unknown; statusCode?: unknown } | null) ?? {}
-  const status = Number(raw.status ?? raw.statusCode ?? 500)
-  if (!(status >= 500 && status <= 599)) return { entry: undefined, shared: false, error }
-  const expose = (error as { expose?: boolean }).expose === true
-  const message = expose && error instanceof Error ? error.message : 'Internal Server Error'
-  const entry: CachedEntry = {
-    status,
-    headers: [['content-type', 'application/json; charset=utf-8']],
-    body: Buffer.from(JSON.stringify({ error: message })),
-    created: 0, // set by the engine when the computation ends
-    bucket: plan.bucket + ahead,
-  }
-  return { entry, shared: plan.route.errorTtlMs > 0, error }
-}
-
-/** The response body as bytes, or undefined when it cannot be stored (a stream over the limit). */
-async function bodyBytes(ctx: Context, limit: number): Promise<Buffer | undefined> {
-  const body: unknown = ctx.body
-  if (body === undefined || body === null) return Buffer.alloc(0)
-  if (Buffer.isBuffer(body)) return body
-  if (typeof body === 'string') return Buffer.from(body)
-  if (body instanceof Readable) {
-    const read = await readUpTo(body, limit)
-    if ('body' in read) return read.body
-    ctx.body = read.rest // hand the client every byte, unstored
-    return undefined
-  }
-  return Buffer.from(JSON.stringify(body)) // what Koa itself would send
-}
-
-async function readUpTo(stream: Readable, limit: number): Promise<{ body: Buffer } | { rest: Readable }> {
-  const chunks: Buffer[] = []
-  let size = 0
-  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>
-  for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
-    const chunk = Buffer.isBuffer(step.value) ? step.value : Buffer.from(step.value)
-    chunks.push(chunk)
-    size += chunk.length
-    if (size > limit) {
-      const remaining = { [Symbol.asyncIterator]: () => iterator }
-      return { rest: Readable.from(replay(chunks, remaining)) }
-    }
-  }
-  return { body: Buffer.concat(chunks, size) }
-}
-
-async function* replay(head: Buffer[], tail: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer | string> {
-  yield* head
-  yield* tail
 }
 
 /** Writes an entry as the answer, with X-Cache, Age, Cache-Control and 304 on a matching ETag. */

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { CachedEntry } from './entry.js'
 import type { ResolvedRoute } from './options.js'
+import type { Outcome, Plan } from './response-cache.js'
 
 /**
  * What may be served from and written to a shared cache (RFC 9111 and the
@@ -45,4 +47,25 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string | unde
   if (ifNoneMatch.trim() === '*') return true
   const bare = etag.replace(/^W\//, '')
   return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === bare)
+}
+
+/**
+ * What a thrown error becomes: a 5xx is answered (and cached for errorTtl) as
+ * a JSON error that reveals no internal message unless the error is marked
+ * `expose`; anything else is the handler's to report and is thrown on.
+ */
+export function thrownOutcome(error: unknown, plan: Plan, ahead: number): Outcome {
+  const raw = (error as { status?: unknown; statusCode?: unknown } | null) ?? {}
+  const status = Number(raw.status ?? raw.statusCode ?? 500)
+  if (!(status >= 500 && status <= 599)) return { entry: undefined, shared: false, error }
+  const expose = (error as { expose?: boolean }).expose === true
+  const message = expose && error instanceof Error ? error.message : 'Internal Server Error'
+  const entry: CachedEntry = {
+    status,
+    headers: [['content-type', 'application/json; charset=utf-8']],
+    body: Buffer.from(JSON.stringify({ error: message })),
+    created: 0, // set by the engine when the computation ends
+    bucket: plan.bucket + ahead,
+  }
+  return { entry, shared: plan.route.errorTtlMs > 0, error }
 }

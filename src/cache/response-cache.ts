@@ -5,13 +5,15 @@ import type { KeyvStoreAdapter } from 'keyv'
 import { MemoryStore } from '../../adapters/memory.js'
 import { consoleLogger, type CacheStore, type Logger } from '../../adapters/contract.js'
 import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
-import { Flights } from './flight.js'
+import { Flights, PeerLock } from './flight.js'
 import { bucketOf, cacheKey, keyPrefix, variantOf } from './keys.js'
-import { CacheStats, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
+import { CacheStats, readHealth, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { cacheMiddleware } from './middleware.js'
 import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute, type RouteOptions } from './options.js'
 import { isGoodStatus } from './policy.js'
 import { ResilientStore, type CircuitState } from './resilient-store.js'
+
+export type { CacheHealth } from './metrics.js'
 
 /** The keys one request touches. */
 export interface Plan {
@@ -37,27 +39,6 @@ export type Lookup =
   | { kind: 'hit'; entry: CachedEntry }
   | { kind: 'stale'; entry: CachedEntry; refresh: boolean }
   | { kind: 'miss' }
-
-/** How often a miss waiting on another process's computation looks for its entry. */
-const PEER_POLL_MS = 50
-
-export interface CacheHealth {
-  status: 'ok' | 'degraded'
-  backend: string
-  degraded: boolean
-  circuit: CircuitState
-  readOnly: boolean
-  role: string | undefined
-  keys_count: number | null
-  memory_usage: { used: number; max: number; policy: string } | null
-  hits: number
-  misses: number
-  stale: number
-  bypass: number
-  hit_rate: number
-  computations: number
-  store_errors: number
-}
 
 /**
  * The engine: keys, lookups, single flight, writes and invalidation. It knows
@@ -139,23 +120,20 @@ export class ResponseCache extends EventEmitter {
    * without delaying the caller, and the lock released once it is stored.
    */
   fill(plan: Plan, key: string, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
-    const lockKey = `${key}!lock` // `!` never follows a bucket number in a cache key
-    let token: string | undefined
+    // `!` never follows a bucket number, so no cache key looks like a lock key.
+    const lock = new PeerLock(this.store, `${key}!lock`, this.#lockTtl(plan), async () => decodeEntry(await this.store.get(key)))
     const work = async (): Promise<Outcome> => {
-      const lock = await this.store.acquireLock(lockKey, this.#lockTtl(plan))
-      if (lock === false) {
+      let claim = await lock.claim()
+      if (claim.kind === 'busy') {
         if (reason !== 'miss') return { entry: undefined, shared: false, peer: true }
-        const waited = await this.#awaitPeer(plan, key, lockKey)
-        if (waited.entry) return { entry: waited.entry, shared: true, peer: true }
-        token = waited.token
-      } else {
-        token = lock
+        claim = await lock.wait()
       }
+      if (claim.kind === 'done') return { entry: claim.value, shared: true, peer: true }
       return this.#compute(plan, reason, compute)
     }
     const settle = async (outcome: Outcome): Promise<void> => {
       if (outcome.entry && outcome.shared && !outcome.peer) await this.write(key, outcome.entry, plan.route)
-      if (token !== undefined) await this.store.releaseLock(lockKey, token)
+      await lock.release()
     }
     return this.flights.run(key, work, settle)
   }
@@ -171,25 +149,6 @@ export class ResponseCache extends EventEmitter {
       this.emit('compute', { route: plan.name, ms, status: outcome.entry?.status ?? 0, reason } satisfies ComputeEvent)
     }
     return outcome
-  }
-
-  /**
-   * Polls for the entry a peer process is computing. Each poll also tries the
-   * lock: taken means the peer finished without storing (an unshareable
-   * answer) or died, and it is our turn; undefined means the store cannot
-   * lock now, and we compute unlocked rather than wait on a store in trouble.
-   */
-  async #awaitPeer(plan: Plan, key: string, lockKey: string): Promise<{ entry?: CachedEntry; token?: string }> {
-    const ttl = this.#lockTtl(plan)
-    const deadline = Date.now() + ttl
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, PEER_POLL_MS))
-      const entry = decodeEntry(await this.store.get(key))
-      if (entry) return { entry }
-      const lock = await this.store.acquireLock(lockKey, ttl)
-      if (lock !== false) return lock === undefined ? {} : { token: lock }
-    }
-    return {}
   }
 
   /** Long enough to cover a computation (three times the observed time, at least 10 s), at most 5 min. */
@@ -252,31 +211,9 @@ export class ResponseCache extends EventEmitter {
     return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
   }
 
-  async health(): Promise<CacheHealth> {
-    const primary = this.store.primary
-    const info = await this.store.info()
-    const active = this.store.active
-    const prefix = `${this.options.namespace}:`
-    let keys: number | null = info?.keys ?? null
-    if (active?.countPrefix) keys = await active.countPrefix(prefix).catch(() => keys)
-    const { stats } = this
-    return {
-      status: this.store.degraded ? 'degraded' : 'ok',
-      backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
-      degraded: this.store.degraded,
-      circuit: this.store.state,
-      readOnly: primary.readOnly === true,
-      role: info?.role,
-      keys_count: keys,
-      memory_usage: info?.memory ?? null,
-      hits: stats.hits,
-      misses: stats.misses,
-      stale: stats.stale,
-      bypass: stats.bypass,
-      hit_rate: stats.hitRate,
-      computations: stats.computations,
-      store_errors: stats.storeErrors,
-    }
+  /** Status, backend, circuit, role, keys and memory of the serving store, and the counters. */
+  health(): Promise<CacheHealth> {
+    return readHealth(this.store, this.stats, `${this.options.namespace}:`)
   }
 
   /** Waits for running computations, then closes both stores. */
