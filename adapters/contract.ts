@@ -22,6 +22,12 @@ export interface StoreExtras {
   info?(): Promise<StoreInfo>
   /** True when keys of one hash tag must share a slot for multi-key reads (Redis Cluster). */
   readonly cluster?: boolean
+  /**
+   * The longest a get or set takes to settle, by the adapter's own guarantee
+   * (0 in process; a client-side command timeout with no offline queue on
+   * Redis). Within the cache's budget, the cache arms no timer of its own.
+   */
+  readonly settlesWithinMs?: number
   /** True while writes are skipped (read-only replica, forced or detected). */
   readonly readOnly?: boolean
 }

@@ -27,6 +27,8 @@ export class MemoryStore extends EventEmitter implements StoreExtras {
   namespace?: string | undefined
   readonly cluster = false
   readonly readOnly = false
+  /** In process: every operation settles at once. */
+  readonly settlesWithinMs = 0
   #lru: LRUCache<string, Value>
 
   constructor(options: MemoryStoreOptions = {}) {

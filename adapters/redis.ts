@@ -33,6 +33,10 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   namespace?: string | undefined
   readonly client: Redis | Cluster
   readonly cluster: boolean
+  /** Each command settles within operationTimeout on its own (command timeout, no offline queue). */
+  get settlesWithinMs(): number {
+    return this.opts.operationTimeout
+  }
   #forcedReadOnly: boolean
   #role: Role = 'master'
   #warnedReadOnly = false
@@ -96,13 +100,13 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    await this.#connected()
+    if (!this.#everReady) await this.#connecting()
     return fromRedis(await this.client.getBuffer(key)) as T | undefined
   }
 
   async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
     if (keys.length === 0) return []
-    await this.#connected()
+    if (!this.#everReady) await this.#connecting()
     if (this.cluster && clusterKeySlot.generateMulti(keys) === -1) {
       return Promise.all(keys.map((key) => this.get<T>(key)))
     }
@@ -129,7 +133,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async has(key: string): Promise<boolean> {
-    await this.#connected()
+    if (!this.#everReady) await this.#connecting()
     return (await this.client.exists(key)) === 1
   }
 
@@ -163,7 +167,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
     if (this.readOnly) return undefined
-    await this.#connected()
+    if (!this.#everReady) await this.#connecting()
     const token = randomUUID()
     try {
       return (await this.client.set(key, token, 'PX', Math.ceil(ttlMs), 'NX')) === 'OK' ? token : false
@@ -175,7 +179,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async releaseLock(key: string, token: string): Promise<void> {
     if (this.readOnly) return
-    await this.#connected()
+    if (!this.#everReady) await this.#connecting()
     await this.client.eval(RELEASE_LOCK, 1, key, token)
   }
 
@@ -217,7 +221,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async countPrefix(prefix: string): Promise<number> {
-    await this.#connected()
+    if (!this.#everReady) await this.#connecting()
     let count = 0
     for (const node of this.#masters()) {
       for await (const keys of scanBatches(node, prefix, this.#scanCount)) count += keys.length
@@ -227,7 +231,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** Yields [key, value] under `${namespace}:` (every key without one) by SCAN on every master; never KEYS. */
   async *iterator<T>(namespace?: string): AsyncGenerator<[string, T], void> {
-    await this.#connected()
+    if (!this.#everReady) await this.#connecting()
     const prefix = namespace === undefined ? '' : `${namespace}:`
     for (const node of this.#masters()) {
       for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
@@ -242,7 +246,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async info(): Promise<StoreInfo> {
-    await this.#connected()
+    if (!this.#everReady) await this.#connecting()
     let keys = 0
     let used = 0
     let max = 0
@@ -304,7 +308,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   /** Whether a write may go out; before the first connection it waits (bounded) to learn the role. */
   async #writable(): Promise<boolean> {
     if (this.#forcedReadOnly) return false
-    await this.#connected()
+    if (!this.#everReady) await this.#connecting()
     return !this.readOnly
   }
 
@@ -316,9 +320,16 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     return true
   }
 
-  /** Until the first connection, a command waits for it (bounded) instead of failing at once. */
-  async #connected(): Promise<void> {
-    if (!this.#everReady) await this.#firstReady
+  /**
+   * Until the first connection, a command waits for it instead of failing at
+   * once, but no longer than one operation's budget: every operation settles
+   * within operationTimeout (see settlesWithinMs). Checked inline by callers, so a
+   * connected store pays no extra await.
+   */
+  #connecting(): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined
+    const budget = new Promise((resolve) => (timer = setTimeout(resolve, this.opts.operationTimeout)))
+    return Promise.race([this.#firstReady, budget]).finally(() => clearTimeout(timer))
   }
 
   /**

@@ -79,23 +79,28 @@ async function capture(ctx: Context, next: Next, plan: Plan, ahead: number): Pro
 /** Writes an entry as the answer, with X-Cache, Age, Cache-Control and 304 on a matching ETag. */
 function answer(ctx: Context, cache: ResponseCache, entry: CachedEntry, result: CacheResult, plan: Plan): void {
   const now = cache.now()
-  ctx.status = entry.status
+  const response = ctx.response // skips ctx's delegation: this runs on every hit
+  response.status = entry.status
   let etag: string | undefined
   for (const [name, value] of entry.headers) {
-    ctx.set(name, value)
+    response.set(name, value)
     if (name === 'etag') etag = value
   }
-  ctx.set('X-Cache', result)
-  ctx.set('Age', String(Math.max(0, Math.floor((now - entry.created) / 1000))))
-  if (!isGoodStatus(entry.status)) ctx.set('Cache-Control', 'no-store')
-  else if (result === 'STALE') ctx.set('Cache-Control', 'public, max-age=0')
-  else ctx.set('Cache-Control', `public, max-age=${Math.max(0, Math.ceil(((plan.bucket + 1) * plan.route.windowMs - now) / 1000))}`)
-  if (entry.status >= 200 && entry.status < 300 && etagMatches(ctx.get('If-None-Match') || undefined, etag)) {
-    ctx.status = 304
-    ctx.body = null
+  response.set('X-Cache', result)
+  response.set('Age', String(Math.max(0, Math.floor((now - entry.created) / 1000))))
+  response.set('Cache-Control', cacheControl(entry, result, plan, now))
+  if (entry.status >= 200 && entry.status < 300 && etagMatches(ctx.request.headers['if-none-match'], etag)) {
+    response.status = 304
+    response.body = null
     return
   }
-  ctx.body = entry.body
+  response.body = entry.body
+}
+
+function cacheControl(entry: CachedEntry, result: CacheResult, plan: Plan, now: number): string {
+  if (!isGoodStatus(entry.status)) return 'no-store'
+  if (result === 'STALE') return 'public, max-age=0'
+  return `public, max-age=${Math.max(0, Math.ceil(((plan.bucket + 1) * plan.route.windowMs - now) / 1000))}`
 }
 
 /**

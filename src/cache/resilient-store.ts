@@ -29,12 +29,16 @@ export class ResilientStore extends EventEmitter {
   #failures = 0
   #probe: NodeJS.Timeout | undefined
   #lastError: CacheError | undefined
+  /** The primary bounds its own operations within our budget: no timer per operation. */
+  #selfTimed: boolean
 
   constructor(primary: KeyvStoreAdapter, fallback: KeyvStoreAdapter | undefined, options: ResilientStoreOptions) {
     super()
     this.primary = primary
     this.fallback = fallback
     this.#options = options
+    const within = (primary as CacheStore).settlesWithinMs
+    this.#selfTimed = typeof within === 'number' && within <= options.operationTimeout
     // An adapter with no 'error' listener would crash the process on emit.
     primary.on?.('error', () => {})
   }
@@ -56,9 +60,9 @@ export class ResilientStore extends EventEmitter {
     return this.#state === 'closed' ? this.primary : this.fallback
   }
 
-  async getMany(keys: string[]): Promise<unknown[]> {
-    const values = await this.#do('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined))
-    return this.#localOnReplica() ? this.#fillFromFallback(keys, values) : values
+  getMany(keys: string[]): Promise<unknown[]> {
+    const values = this.#do('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined))
+    return this.#localOnReplica() ? values.then((found) => this.#fillFromFallback(keys, found)) : values
   }
 
   async get(key: string): Promise<unknown> {
@@ -142,7 +146,8 @@ export class ResilientStore extends EventEmitter {
   ): Promise<T> {
     if (this.#state === 'closed') {
       try {
-        const result = await withTimeout(operation(this.primary), this.#options.operationTimeout, name)
+        const pending = operation(this.primary)
+        const result = await (this.#selfTimed ? pending : withTimeout(pending, this.#options.operationTimeout, name))
         this.#failures = 0
         return result
       } catch (error) {
@@ -195,8 +200,8 @@ export class ResilientStore extends EventEmitter {
   }
 }
 
-async function readMany(store: CacheStore, keys: string[]): Promise<unknown[]> {
-  if (keys.length === 1) return [await store.get(keys[0]!)]
+function readMany(store: CacheStore, keys: string[]): Promise<unknown[]> {
+  if (keys.length === 1) return store.get(keys[0]!).then((value) => [value])
   if (typeof store.getMany === 'function') return store.getMany(keys)
   return Promise.all(keys.map((key) => store.get(key)))
 }

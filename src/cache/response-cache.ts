@@ -56,6 +56,12 @@ export class ResponseCache extends EventEmitter {
   /** Next-bucket keys warmed in this process, so each is warmed once. */
   #warmed = new Map<string, number>()
   #prefixes = new Map<string, string>()
+  /**
+   * Decoded entries by stored value. An in-process store hands back the same
+   * Buffer on every hit, so a hit decodes nothing; a value from Redis is a new
+   * Buffer each time and is decoded as usual.
+   */
+  #decoded = new WeakMap<object, CachedEntry | null>()
 
   constructor(options: CacheOptions = {}) {
     super()
@@ -102,9 +108,9 @@ export class ResponseCache extends EventEmitter {
   async lookup(plan: Plan): Promise<Lookup> {
     const withStale = plan.route.staleMs > 0
     const values = await this.store.getMany(withStale ? [plan.current, plan.previous] : [plan.current])
-    const current = decodeEntry(values[0])
+    const current = this.#decode(values[0])
     if (current && isGoodStatus(current.status)) return { kind: 'hit', entry: current }
-    const previous = withStale ? decodeEntry(values[1]) : undefined
+    const previous = withStale ? this.#decode(values[1]) : undefined
     const stale = previous && isGoodStatus(previous.status) && this.#withinStale(previous, plan.route) ? previous : undefined
     // A cached error in the current bucket means a refresh just failed: serve the stale
     // answer (stale-if-error) and wait for the error entry to expire before trying again.
@@ -221,6 +227,16 @@ export class ResponseCache extends EventEmitter {
     await this.flights.settle()
     this.store.close()
     await Promise.allSettled([this.store.primary.disconnect?.(), this.store.fallback?.disconnect?.()])
+  }
+
+  #decode(value: unknown): CachedEntry | undefined {
+    if (typeof value !== 'object' || value === null) return decodeEntry(value)
+    let entry = this.#decoded.get(value)
+    if (entry === undefined) {
+      entry = decodeEntry(value) ?? null
+      this.#decoded.set(value, entry)
+    }
+    return entry ?? undefined
   }
 
   /** Key prefixes per route name, built once: encoding a name (and hashing a long one) is not free. */

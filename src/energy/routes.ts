@@ -41,7 +41,8 @@ export function energyRouter(deps: RouteDeps): Router {
   const router = new Router()
   for (const { name, window } of ENERGY_ROUTES) {
     // query: false: no parameter selects the answer, so `?_=<random>` cannot fill the cache with copies.
-    router.get(name, `/energy/${name}`, deps.cache.route({ window, name, query: false }), computeHandler(name, deps))
+    // warm: a requested endpoint's next bucket is computed before rollover, so no user waits for it.
+    router.get(name, `/energy/${name}`, deps.cache.route({ window, name, query: false, warm: true }), computeHandler(name, deps))
   }
   router.get('health', '/health', healthHandler(deps))
   router.get('metrics', '/metrics', async function metrics(ctx: Context) {
