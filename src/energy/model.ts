@@ -1,5 +1,5 @@
 /**
- * The SeedCore energy model (see /work/shared/reference/seedcore-energy.md): pure and deterministic,
+ * The SeedCore energy model (the formulas of SeedCore's energy endpoints): pure and deterministic,
  * no I/O. A Population is built once from a seed; gradient(), monitor() and calibrate() read it and
  * never mutate it, so the same (agents, seed, now) always gives the same answer.
  *
