@@ -1,24 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { Cluster, type Redis, ReplyError } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type StoreExtras, type StoreInfo } from './contract.js'
+import { RELEASE_LOCK, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { OptionError } from '../src/cache/errors.js'
 import type { Env } from '../src/cache/env.js'
 
 export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
-
-/**
- * Buffers are stored behind this one byte. A JavaScript string written as
- * UTF-8 can never start with 0xFF, so `get` knows without any other metadata
- * whether to hand back a Buffer (byte for byte) or a string.
- */
-const BINARY_TAG = 0xff
-const TAG = Buffer.from([BINARY_TAG])
-
-/** Deletes the lock only while it still holds our token, so a late release never frees another holder's lock. */
-const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 type Role = 'master' | 'replica' | 'cluster'
 
@@ -347,64 +337,6 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   #emitError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', error)
   }
-}
-
-function waitForReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
-  if (client.status === 'ready') return Promise.resolve(true)
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => finish(false), timeoutMs)
-    timer.unref()
-    const onReady = (): void => finish(true)
-    function finish(ok: boolean): void {
-      clearTimeout(timer)
-      client.off('ready', onReady)
-      resolve(ok)
-    }
-    client.once('ready', onReady)
-  })
-}
-
-async function* scanBatches(node: Redis, prefix: string, count: number): AsyncGenerator<string[]> {
-  const stream = node.scanStream({ match: `${escapeGlob(prefix)}*`, count })
-  for await (const keys of stream as AsyncIterable<string[]>) {
-    if (keys.length > 0) yield keys
-  }
-}
-
-/** Escapes Redis glob specials so a prefix matches only itself. */
-export function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&')
-}
-
-function toRedis(value: unknown): string | Buffer {
-  if (typeof value === 'string') return value
-  if (Buffer.isBuffer(value)) return Buffer.concat([TAG, value])
-  if (value instanceof Uint8Array) return Buffer.concat([TAG, value])
-  throw new TypeError(`RedisStore stores strings and Buffers, got ${typeof value}`)
-}
-
-function fromRedis(value: Buffer | null): string | Buffer | undefined {
-  if (value === null) return undefined
-  if (value[0] === BINARY_TAG) return value.subarray(1)
-  return value.toString('utf8')
-}
-
-function hasTtl(ttl: number | undefined): ttl is number {
-  return typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0
-}
-
-/** A Redis error reply's first word is its code; READONLY is what a replica answers to a write. */
-function isReadOnlyError(error: unknown): boolean {
-  return error instanceof ReplyError && (error as Error).message.startsWith('READONLY')
-}
-
-function parseInfo(text: string): Map<string, string> {
-  const fields = new Map<string, string>()
-  for (const line of text.split('\r\n')) {
-    const at = line.indexOf(':')
-    if (at > 0) fields.set(line.slice(0, at), line.slice(at + 1))
-  }
-  return fields
 }
 
 function positive(value: number, option: string): number {

@@ -24,7 +24,6 @@ const LONE_SURROGATE = /([\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])
 // Left unescaped by encodeURIComponent but unwanted: '*' is a Redis glob special, and '~' marks a
 // hashed segment, so it must never appear in a plain one.
 const EXTRA_ESCAPES = /[*~]/g
-const GLOB_SPECIALS = /[*?[\]\\]/g
 
 /** The time bucket `nowMs` falls in: `floor(now / window)`, the seed's `int(time.time() // 30)`. */
 export function bucketOf(nowMs: number, windowSeconds: number): number {
@@ -151,9 +150,4 @@ export function cacheKey(prefix: string, bucket: number, variant: string): strin
     throw new RangeError(`bucket must be a safe integer, got ${bucket}`)
   }
   return variant === '' ? `${prefix}${bucket}` : `${prefix}${bucket}:${variant}`
-}
-
-/** A Redis SCAN MATCH pattern for every key that starts with `prefix`, glob specials escaped. */
-export function scanPattern(prefix: string): string {
-  return `${prefix.replace(GLOB_SPECIALS, '\\$&')}*`
 }

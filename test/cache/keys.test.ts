@@ -1,5 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
+import { scanPattern } from '../../adapters/redis-wire.js'
 import assert from 'node:assert/strict'
 import {
   bucketEndsInMs,
@@ -7,7 +8,6 @@ import {
   cacheKey,
   encodeRouteName,
   keyPrefix,
-  scanPattern,
   validateNamespace,
   variantOf,
 } from '../../src/cache/keys.js'

@@ -1,0 +1,72 @@
+/** How values, replies and waits travel between RedisStore and ioredis: small pure helpers. */
+import type { Cluster, Redis } from 'ioredis'
+import { ReplyError } from 'ioredis'
+
+/**
+ * Buffers are stored behind this one byte. A JavaScript string written as
+ * UTF-8 can never start with 0xFF, so `get` knows without any other metadata
+ * whether to hand back a Buffer (byte for byte) or a string.
+ */
+export const BINARY_TAG = 0xff
+const TAG = Buffer.from([BINARY_TAG])
+
+/** Deletes the lock only while it still holds our token, so a late release never frees another holder's lock. */
+export const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+export function waitForReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true)
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish(false), timeoutMs)
+    timer.unref()
+    const onReady = (): void => finish(true)
+    function finish(ok: boolean): void {
+      clearTimeout(timer)
+      client.off('ready', onReady)
+      resolve(ok)
+    }
+    client.once('ready', onReady)
+  })
+}
+
+export async function* scanBatches(node: Redis, prefix: string, count: number): AsyncGenerator<string[]> {
+  const stream = node.scanStream({ match: scanPattern(prefix), count })
+  for await (const keys of stream as AsyncIterable<string[]>) {
+    if (keys.length > 0) yield keys
+  }
+}
+
+/** A SCAN MATCH pattern for every key starting with `prefix`: glob specials escaped, so it matches only itself. */
+export function scanPattern(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+}
+
+export function toRedis(value: unknown): string | Buffer {
+  if (typeof value === 'string') return value
+  if (Buffer.isBuffer(value)) return Buffer.concat([TAG, value])
+  if (value instanceof Uint8Array) return Buffer.concat([TAG, value])
+  throw new TypeError(`RedisStore stores strings and Buffers, got ${typeof value}`)
+}
+
+export function fromRedis(value: Buffer | null): string | Buffer | undefined {
+  if (value === null) return undefined
+  if (value[0] === BINARY_TAG) return value.subarray(1)
+  return value.toString('utf8')
+}
+
+export function hasTtl(ttl: number | undefined): ttl is number {
+  return typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0
+}
+
+/** A Redis error reply's first word is its code; READONLY is what a replica answers to a write. */
+export function isReadOnlyError(error: unknown): boolean {
+  return error instanceof ReplyError && (error as Error).message.startsWith('READONLY')
+}
+
+export function parseInfo(text: string): Map<string, string> {
+  const fields = new Map<string, string>()
+  for (const line of text.split('\r\n')) {
+    const at = line.indexOf(':')
+    if (at > 0) fields.set(line.slice(0, at), line.slice(at + 1))
+  }
+  return fields
+}
