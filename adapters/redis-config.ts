@@ -85,6 +85,8 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
     commandTimeout,
     connectTimeout,
     enableOfflineQueue: false,
+    // Commands issued in one tick go out in one write: fewer syscalls here and in Redis per hit.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     retryStrategy: (times) => Math.min(100 * times, 1000),
     ...(options.username !== undefined && { username: options.username }),
@@ -94,6 +96,7 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
   if (options.clusterNodes) {
     return new Cluster(options.clusterNodes, {
       enableOfflineQueue: false,
+      enableAutoPipelining: true,
       clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
       slotsRefreshTimeout: connectTimeout,
       redisOptions: common,

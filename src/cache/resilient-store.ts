@@ -97,7 +97,8 @@ export class ResilientStore extends EventEmitter {
    */
   async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
     const { primary } = this
-    if (this.#state !== 'closed' || !primary.acquireLock) return undefined
+    // After a failure, do not spend a second time budget on a lock: compute unlocked instead.
+    if (this.#state !== 'closed' || this.#failures > 0 || !primary.acquireLock) return undefined
     return this.#do('lock', () => primary.acquireLock!(key, ttlMs), () => undefined, true)
   }
 
