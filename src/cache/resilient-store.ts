@@ -3,6 +3,11 @@ import type { KeyvStoreAdapter } from 'keyv'
 import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
 import { CacheError } from './errors.js'
 
+/** Invalidations remembered while the primary is down; past this, the oldest are dropped. */
+const MAX_MISSED_INVALIDATIONS = 1000
+/** An invalidation may walk a whole keyspace (SCAN, or an adapter's iterator): a budget of its own. */
+const INVALIDATE_BUDGET_MS = 30_000
+
 export type CircuitState = 'closed' | 'open' | 'half-open'
 
 export interface ResilientStoreOptions {
@@ -29,6 +34,7 @@ export class ResilientStore extends EventEmitter {
   #failures = 0
   #probe: NodeJS.Timeout | undefined
   #lastError: CacheError | undefined
+  #missed = new Map<string, (store: CacheStore) => Promise<unknown>>()
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
 
@@ -110,15 +116,55 @@ export class ResilientStore extends EventEmitter {
 
   async delete(key: string): Promise<boolean> {
     const fromFallback = this.fallback ? await settle(this.fallback.delete(key), false) : false
-    const fromPrimary = await this.#do('delete', (store) => store.delete(key), () => false, true)
+    const fromPrimary = await this.#invalidate(`key:${key}`, (store) => store.delete(key), false)
     return fromPrimary || fromFallback
   }
 
   /** Runs on the primary and the fallback both, so nothing invalidated survives in either. */
   async deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
     const fromFallback = this.fallback ? await settle(enumerate(this.fallback), 0) : 0
-    const fromPrimary = await this.#do('deletePrefix', enumerate, () => 0, true)
+    const fromPrimary = await this.#invalidate(`prefix:${prefix}`, enumerate, 0)
     return fromPrimary + fromFallback
+  }
+
+  /**
+   * An invalidation the primary cannot take now (circuit open, or it fails)
+   * is remembered and replayed before the primary serves again, so entries
+   * invalidated during an outage do not come back with Redis.
+   */
+  async #invalidate<T>(id: string, operation: (store: CacheStore) => Promise<T>, none: T): Promise<T> {
+    if (this.#state === 'closed') {
+      try {
+        const result = await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
+        this.#failures = 0
+        return result
+      } catch (error) {
+        this.#recordFailure(error, 'invalidate')
+      }
+    }
+    this.#missed.delete(id) // re-insert: the Map keeps the newest last, the oldest goes first
+    this.#missed.set(id, operation)
+    if (this.#missed.size > MAX_MISSED_INVALIDATIONS) this.#missed.delete(this.#missed.keys().next().value!)
+    return none
+  }
+
+  /** Replays remembered invalidations on the primary; false when one fails (they stay remembered). */
+  async #replayMissed(): Promise<boolean> {
+    for (const [id, operation] of this.#missed) {
+      try {
+        await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
+      } catch (error) {
+        this.#lastError = asStoreError(error, 'invalidate')
+        return false
+      }
+      this.#missed.delete(id)
+    }
+    return true
+  }
+
+  /** Our time budget around an operation, unless the primary bounds its own commands. */
+  #bounded<T>(pending: Promise<T>, name: string, ms = this.#options.operationTimeout): Promise<T> {
+    return this.#selfTimed ? pending : withTimeout(pending, ms, name)
   }
 
   /** Asks the serving store, within the time budget; undefined when it cannot say. */
@@ -147,8 +193,7 @@ export class ResilientStore extends EventEmitter {
   ): Promise<T> {
     if (this.#state === 'closed') {
       try {
-        const pending = operation(this.primary)
-        const result = await (this.#selfTimed ? pending : withTimeout(pending, this.#options.operationTimeout, name))
+        const result = await this.#bounded(operation(this.primary), name)
         this.#failures = 0
         return result
       } catch (error) {
@@ -184,6 +229,7 @@ export class ResilientStore extends EventEmitter {
     this.#setState('half-open')
     try {
       await withTimeout(this.primary.get('__koa-bucket-cache:probe__'), this.#options.operationTimeout, 'probe')
+      if (!(await this.#replayMissed())) throw this.#lastError
       this.#failures = 0
       this.#setState('closed')
       this.#options.logger.info?.({ event: 'cache_store_up' }, 'Cache store answers again: back from the fallback')
