@@ -135,7 +135,12 @@ export class ResponseCache extends EventEmitter {
         claim = await lock.wait()
       }
       if (claim.kind === 'done') return { entry: claim.value, shared: true, peer: true }
-      return this.#compute(plan, reason, compute)
+      try {
+        return await this.#compute(plan, reason, compute)
+      } catch (error) {
+        await lock.release() // settle() runs on success only: do not leave peers waiting out the TTL
+        throw error
+      }
     }
     const settle = async (outcome: Outcome): Promise<void> => {
       if (outcome.entry && outcome.shared && !outcome.peer) await this.write(key, outcome.entry, plan.route)

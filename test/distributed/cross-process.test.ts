@@ -57,3 +57,19 @@ t.test('across processes: when the lock holder cannot share its answer, the othe
   t.equal(computations(), 2)
   t.not(one.headers.get('set-cookie'), two.headers.get('set-cookie'), 'no cookie crossed over')
 })
+
+t.test('a computation that fails outright releases the lock at once', async (t) => {
+  const { Readable } = await import('node:stream')
+  const { a } = await twoInstances(t, (ctx) => {
+    ctx.body = new Readable({
+      read() {
+        this.destroy(new Error('stream broke'))
+      },
+    })
+  })
+  const reply = await a.get('/data')
+  t.equal(reply.status, 500)
+  const store = a.cache.store.primary as import('../../adapters/redis.js').RedisStore
+  const locks = await store.countPrefix(`${a.cache.options.namespace}:`)
+  t.equal(locks, 0, 'no lock (and no entry) left behind for peers to wait on')
+})
