@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { LRUCache } from 'lru-cache'
 import type { StoreExtras, StoreInfo } from './contract.js'
-import { OptionError } from '../src/cache/errors.js'
+import { positiveInt } from '../src/cache/options.js'
 
 export interface MemoryStoreOptions {
   /** Byte budget for keys plus values; least recently used entries go first. Default 64 MiB. */
@@ -149,9 +149,4 @@ function valueBytes(value: unknown): number {
 
 function validTtl(ttl: number | undefined): { ttl?: number } {
   return typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? { ttl: Math.ceil(ttl) } : {}
-}
-
-function positiveInt(value: number, option: string): number {
-  if (!Number.isInteger(value) || value <= 0) throw new OptionError(option, 'a positive integer', value)
-  return value
 }

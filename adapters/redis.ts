@@ -5,7 +5,7 @@ import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type StoreExtras, type StoreInfo } from './contract.js'
 import { RELEASE_LOCK, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
-import { OptionError } from '../src/cache/errors.js'
+import { nonNegative, positive } from '../src/cache/options.js'
 import type { Env } from '../src/cache/env.js'
 
 export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
@@ -41,10 +41,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     super()
     const operationTimeout = positive(options.operationTimeout ?? 100, 'RedisStore.operationTimeout')
     const connectTimeout = positive(options.connectTimeout ?? 2000, 'RedisStore.connectTimeout')
-    const roleCheckInterval = options.roleCheckInterval ?? 15_000
-    if (!Number.isFinite(roleCheckInterval) || roleCheckInterval < 0) {
-      throw new OptionError('RedisStore.roleCheckInterval', 'a number of ms >= 0', roleCheckInterval)
-    }
+    const roleCheckInterval = nonNegative(options.roleCheckInterval ?? 15_000, 'RedisStore.roleCheckInterval')
     this.#scanCount = positive(options.scanCount ?? 500, 'RedisStore.scanCount')
     this.#logger = options.logger ?? consoleLogger
     this.#forcedReadOnly = options.readOnly === true
@@ -337,9 +334,4 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   #emitError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', error)
   }
-}
-
-function positive(value: number, option: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new OptionError(option, 'a positive number', value)
-  return value
 }

@@ -49,7 +49,3 @@ function describe(value: unknown): string {
     return String(value)
   }
 }
-
-export function hasCode(error: unknown, code: ErrorCode): boolean {
-  return error instanceof CacheError && error.code === code
-}

@@ -135,17 +135,18 @@ function resolveStatuses(statuses: RouteOptions['statuses']): ReadonlySet<number
   return new Set(statuses)
 }
 
-function positive(value: unknown, option: string): number {
+/** Option checks shared by the cache and the adapters: each names the option it refuses. */
+export function positive(value: unknown, option: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new OptionError(option, 'a positive number', value)
   return value
 }
 
-function nonNegative(value: unknown, option: string): number {
+export function nonNegative(value: unknown, option: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new OptionError(option, 'a number >= 0', value)
   return value
 }
 
-function positiveInt(value: unknown, option: string): number {
+export function positiveInt(value: unknown, option: string): number {
   if (!Number.isInteger(value) || (value as number) <= 0) throw new OptionError(option, 'a positive integer', value)
   return value as number
 }
