@@ -77,13 +77,17 @@ export function bucketSpan(entry: CachedEntry): { start: number; end: number; wi
 const MEMORY_USAGE = "return redis.call('MEMORY', 'USAGE', KEYS[1])"
 
 /** Bytes Redis spends on each key (MEMORY USAGE), undefined for a key gone meanwhile. */
-export function memoryUsage(store: RedisStore, keys: string[]): Promise<Array<number | undefined>> {
-  return Promise.all(
-    keys.map(async (key) => {
-      const used = await store.client.eval(MEMORY_USAGE, 1, key)
-      return typeof used === 'number' ? used : undefined
-    }),
-  )
+export async function memoryUsage(store: RedisStore, keys: string[]): Promise<Array<number | undefined>> {
+  const one = async (key: string): Promise<number | undefined> => {
+    const used = await store.client.eval(MEMORY_USAGE, 1, key)
+    return typeof used === 'number' ? used : undefined
+  }
+  if (!store.cluster) return Promise.all(keys.map(one))
+  // One at a time on a Cluster: ioredis's auto-pipelining groups an EVAL by the slot of its first
+  // argument, the script text, and then refuses a batch whose keys sit in other slots.
+  const used: Array<number | undefined> = []
+  for (const key of keys) used.push(await one(key))
+  return used
 }
 
 /** Milliseconds each key has left (PTTL): undefined when it has gone, null when it never expires. */
