@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { bucketOf, keyPrefix } from '../../src/index.js'
-import { redisFor } from '../support/redis.js'
+import { redisFor, replicaPairFor } from '../support/redis.js'
 import { freePort } from '../support/probe.js'
 import { cli, fill, ROUTES, startApp, type App } from './support.js'
 
@@ -225,4 +225,20 @@ t.test('exit codes: usage 2, unreachable 3, malformed REDIS_* 2', async (t) => {
   const bad = await cli(['keys'], { env: { REDIS_PORT: 'eighty' } })
   t.equal(bad.code, 2)
   t.match(bad.stderr, /REDIS_PORT/)
+})
+
+t.test('on a read-only replica, health says so and invalidate refuses instead of reporting 0', async (t) => {
+  const pair = await replicaPairFor(t)
+  const ns = `cli${randomUUID().slice(0, 8)}`
+  const app = await startApp(t, { url: pair.primary.url }, ns)
+  await fill(app, (route) => keyPrefix(ns, route, false))
+  const env = { REDIS_URL: pair.replica.url }
+  const health = (await cli(['-n', ns, 'health', '--json'], { env })).json()
+  t.equal(health.role, 'replica')
+  t.equal(health.readOnly, true)
+  const stats = await cli(['-n', ns, 'stats', '--json'], { env })
+  t.equal(stats.code, 0, stats.stderr)
+  const refused = await cli(['-n', ns, 'invalidate', 'gradient'], { env })
+  t.equal(refused.code, 1)
+  t.match(refused.stderr, /read-only .*primary/)
 })
