@@ -24,6 +24,7 @@ export interface BucketStats {
 }
 
 interface Tally extends BucketStats {
+  measured: number
   measuredBytes: number
   measuredValueBytes: number
   unmeasuredValueBytes: number
@@ -72,10 +73,12 @@ async function tally(ctx: CommandContext, store: RedisStore, prefix: string, eve
   }
   await flush()
   bar.stop()
-  // The n-th keys measured say how much Redis spends per stored byte; the others are scaled by it.
-  const ratio = bytesPerStoredByte(byRoute)
+  // The measured keys say what Redis spends on a key beyond its value; the others get that much.
+  const overhead = overheadPerKey(byRoute)
   for (const buckets of byRoute.values()) {
-    for (const t of buckets.values()) t.bytes = Math.round(t.measuredBytes + t.unmeasuredValueBytes * ratio)
+    for (const t of buckets.values()) {
+      t.bytes = Math.round(t.measuredBytes + t.unmeasuredValueBytes + (t.keys - t.measured) * overhead)
+    }
   }
   return byRoute
 }
@@ -87,12 +90,13 @@ function add(byRoute: Map<string, Map<number | null, Tally>>, walked: Walked, us
   if (!buckets) byRoute.set(route, (buckets = new Map()))
   let t = buckets.get(bucket)
   if (!t) {
-    t = { bucket, keys: 0, bytes: 0, oldestCreated: null, newestCreated: null, measuredBytes: 0, measuredValueBytes: 0, unmeasuredValueBytes: 0 }
+    t = { bucket, keys: 0, bytes: 0, oldestCreated: null, newestCreated: null, measured: 0, measuredBytes: 0, measuredValueBytes: 0, unmeasuredValueBytes: 0 }
     buckets.set(bucket, t)
   }
   t.keys++
   if (used === undefined) t.unmeasuredValueBytes += walked.valueBytes
   else {
+    t.measured++
     t.measuredBytes += used
     t.measuredValueBytes += walked.valueBytes
   }
@@ -103,16 +107,16 @@ function add(byRoute: Map<string, Map<number | null, Tally>>, walked: Walked, us
   }
 }
 
-function bytesPerStoredByte(byRoute: Map<string, Map<number | null, Tally>>): number {
-  let used = 0
-  let value = 0
+function overheadPerKey(byRoute: Map<string, Map<number | null, Tally>>): number {
+  let measured = 0
+  let spent = 0
   for (const buckets of byRoute.values()) {
     for (const t of buckets.values()) {
-      used += t.measuredBytes
-      value += t.measuredValueBytes
+      measured += t.measured
+      spent += t.measuredBytes - t.measuredValueBytes
     }
   }
-  return value === 0 ? 1 : used / value
+  return measured === 0 ? 0 : spent / measured
 }
 
 export interface RouteStats {
@@ -162,7 +166,7 @@ function statsText(report: { namespace: string; keys: number; bytes: number; mem
     ),
     ['left', 'right', 'right', 'right', 'right'],
   )
-  const how = report.memoryUsage.every === 1 ? 'MEMORY USAGE of every key' : `MEMORY USAGE of every ${report.memoryUsage.every}th key, the rest estimated`
+  const how = report.memoryUsage.every === 1 ? 'MEMORY USAGE of every key' : `MEMORY USAGE of 1 key in ${report.memoryUsage.every}, the rest estimated`
   const total = `total: ${count(report.keys)} keys, ${bytes(report.bytes)} (${how})\n`
   return `${routes}\n${buckets}\n${total}${report.service ? serviceText(report.service) : ''}`
 }
