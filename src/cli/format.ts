@@ -62,11 +62,11 @@ export interface Progress {
 }
 
 const NO_PROGRESS: Progress = { tick: () => {}, stop: () => {} }
-/** A scan shorter than this shows no bar at all. */
-const SHOW_AFTER_MS = 300
-
-/** A bar on `out` when it is a terminal and JSON was not asked for; otherwise nothing. */
-export function progress(out: Output, label: string, total: number, json: boolean): Progress {
+/**
+ * A bar on `out` when it is a terminal and JSON was not asked for; otherwise nothing. A scan that
+ * ends within `showAfterMs` shows no bar at all.
+ */
+export function progress(out: Output, label: string, total: number, json: boolean, showAfterMs = 300): Progress {
   if (json || out.isTTY !== true) return NO_PROGRESS
   const started = performance.now()
   let bar: SingleBar | undefined
@@ -77,7 +77,7 @@ export function progress(out: Output, label: string, total: number, json: boolea
       done += n
       if (newTotal !== undefined) expected = newTotal
       expected = Math.max(expected, done)
-      if (!bar && performance.now() - started < SHOW_AFTER_MS) return
+      if (!bar && performance.now() - started < showAfterMs) return
       if (!bar) {
         bar = new SingleBar({ stream: out, format: `${label} [{bar}] {value}/{total}`, clearOnComplete: true, hideCursor: true })
         bar.start(expected, done)

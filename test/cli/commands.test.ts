@@ -242,3 +242,19 @@ t.test('on a read-only replica, health says so and invalidate refuses instead of
   t.equal(refused.code, 1)
   t.match(refused.stderr, /read-only .*primary/)
 })
+
+t.test('a Redis that fails the delete makes invalidate and clear fail, not report 0 keys', async (t) => {
+  // UNLINK renamed away: SCAN finds the keys, the delete is refused.
+  const server = await redisFor(t, { args: ['--rename-command', 'UNLINK', 'UNLINK-DISABLED'] })
+  const ns = `cli${randomUUID().slice(0, 8)}`
+  const app = await startApp(t, { url: server.url }, ns)
+  await fill(app, (route) => keyPrefix(ns, route, false))
+  const env = { REDIS_URL: server.url }
+  const route = await cli(['-n', ns, 'invalidate', 'gradient'], { env })
+  t.equal(route.code, 1)
+  t.match(route.stderr, /Redis failed: .*unknown command/i)
+  t.equal(route.stdout, '')
+  const all = await cli(['-n', ns, 'clear', '--yes'], { env })
+  t.equal(all.code, 1)
+  t.equal((await cli(['-n', ns, 'keys', '--json'], { env })).json().keys.length, 3, 'nothing went')
+})
