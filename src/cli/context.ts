@@ -68,11 +68,12 @@ export class CommandContext {
     if (this.#store) return this.#store
     const store = new RedisStore(this.#storeOptions())
     this.#store = store
+    // The last connection error says why (refused, wrong password, TLS), where a timeout alone would not.
+    let lastError: string | undefined
+    store.on('error', (error: unknown) => (lastError = error instanceof Error ? error.message : String(error)))
     if (!(await store.ready())) {
-      throw new CliError(
-        `cannot reach Redis at ${store.opts.url} within ${this.options.connectTimeout} ms`,
-        EXIT.unreachable,
-      )
+      const why = lastError === undefined ? '' : ` (${lastError})`
+      throw new CliError(`cannot reach Redis at ${store.opts.url} within ${this.options.connectTimeout} ms${why}`, EXIT.unreachable)
     }
     return store
   }

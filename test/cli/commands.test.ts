@@ -220,7 +220,16 @@ t.test('exit codes: usage 2, unreachable 3, malformed REDIS_* 2', async (t) => {
   const port = await freePort()
   const down = await cli(['--connect-timeout', '300', 'keys'], { env: { REDIS_URL: `redis://127.0.0.1:${port}` } })
   t.equal(down.code, 3)
-  t.equal(down.stderr, `koa-bucket-cache: cannot reach Redis at redis://127.0.0.1:${port} within 300 ms\n`, 'one clear line')
+  t.match(down.stderr, new RegExp(`^koa-bucket-cache: cannot reach Redis at redis://127\\.0\\.0\\.1:${port} within 300 ms \\(.*ECONNREFUSED.*\\)\\n$`), 'one clear line, with the reason')
+
+  // Locked after start: the launcher's readiness PING would meet NOAUTH.
+  const locked = await redisFor(t)
+  const admin = new Redis(locked.url)
+  await admin.config('SET', 'requirepass', 'sekrit')
+  await admin.quit()
+  const noAuth = await cli(['--connect-timeout', '500', 'health'], { env: { REDIS_URL: locked.url } })
+  t.equal(noAuth.code, 3)
+  t.match(noAuth.stderr, /NOAUTH/, 'says it was the password')
 
   const bad = await cli(['keys'], { env: { REDIS_PORT: 'eighty' } })
   t.equal(bad.code, 2)

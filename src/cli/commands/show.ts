@@ -70,12 +70,15 @@ function entryText(key: string, entry: CachedEntry, ttl: number | null, now: num
   return `${head}\n${text}\n${rest > 0 ? `... ${count(rest)} more bytes: --body shows all\n` : ''}`
 }
 
-/** The bytes as text when they are UTF-8 (a preview may cut a character: its last bytes are dropped). */
+/** The bytes as text when they are UTF-8; a preview may end inside a character, whose bytes are dropped. */
 function utf8(buf: Buffer): string | undefined {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(buf)
-  } catch {
-    const trimmed = new TextDecoder('utf-8').decode(buf).replace(/\uFFFD{1,3}$/, '')
-    return Buffer.byteLength(trimmed) >= buf.length - 3 && !trimmed.includes('\uFFFD') ? trimmed : undefined
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+  for (let cut = 0; cut <= Math.min(3, buf.length); cut++) {
+    try {
+      return decoder.decode(buf.subarray(0, buf.length - cut))
+    } catch {
+      // not UTF-8 up to here; try without the last byte
+    }
   }
+  return undefined
 }
