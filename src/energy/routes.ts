@@ -42,7 +42,10 @@ export function energyRouter(deps: RouteDeps): Router {
   for (const { name, window } of ENERGY_ROUTES) {
     // query: false: no parameter selects the answer, so `?_=<random>` cannot fill the cache with copies.
     // warm: a requested endpoint's next bucket is computed before rollover, so no user waits for it.
-    router.get(name, `/energy/${name}`, deps.cache.route({ window, name, query: false, warm: true }), computeHandler(name, deps))
+    // ignoreCredentials: the energy API has no users, so a Cookie or Authorization header selects
+    // nothing and must not buy a computation of its own (issue 23, finding 1).
+    const route = deps.cache.route({ window, name, query: false, warm: true, ignoreCredentials: true })
+    router.get(name, `/energy/${name}`, route, computeHandler(name, deps))
   }
   router.get('health', '/health', healthHandler(deps))
   router.get('metrics', '/metrics', async function metrics(ctx: Context) {
