@@ -157,6 +157,7 @@ const REFUSED: Array<[string, Record<string, string>]> = [
   ['REDIS_PORT', { REDIS_PORT: '99999' }],
   ['REDIS_PORT', { REDIS_HOST: '127.0.0.1', REDIS_PORT: '99999' }],
   ['ENERGY_AGENTS', { ENERGY_AGENTS: 'lots' }],
+  ['ADMIN_TOKEN', { ADMIN_TOKEN: 'a' }],
 ]
 
 t.test('bad configuration: exit 1 with one line naming the variable', async (t) => {
