@@ -28,10 +28,12 @@ export function waitForReady(client: Redis | Cluster, timeoutMs: number): Promis
   })
 }
 
-export async function* scanBatches(node: Redis, prefix: string, count: number): AsyncGenerator<string[]> {
+/** One batch per SCAN reply that matched something; stops after the reply during which `signal` aborted. */
+export async function* scanBatches(node: Redis, prefix: string, count: number, signal?: AbortSignal): AsyncGenerator<string[]> {
   const stream = node.scanStream({ match: scanPattern(prefix), count })
   for await (const keys of stream as AsyncIterable<string[]>) {
     if (keys.length > 0) yield keys
+    if (signal?.aborted) return
   }
 }
 

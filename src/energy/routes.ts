@@ -190,6 +190,7 @@ function healthHandler(deps: RouteDeps): Middleware {
         readOnly: h.readOnly,
         role: h.role ?? null,
         keys_count: h.keys_count,
+        keys_count_partial: h.keys_count_partial,
         memory_usage: h.memory_usage,
         hit_rate: h.hit_rate,
         hits: h.hits,
