@@ -16,7 +16,7 @@ export interface StoreExtras {
   releaseLock?(key: string, token: string): Promise<void>
   /** Deletes every key that starts with `prefix` (SCAN + UNLINK on Redis); returns how many. */
   deletePrefix?(prefix: string): Promise<number>
-  /** Counts the keys that start with `prefix` without KEYS; once `signal` aborts, stops and returns the count so far. */
+  /** Counts the keys that start with `prefix` without KEYS; rejects with the signal's reason if `signal` aborts first. */
   countPrefix?(prefix: string, signal?: AbortSignal): Promise<number>
   /** Backend, role and memory, for health checks. */
   info?(): Promise<StoreInfo>

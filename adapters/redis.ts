@@ -212,7 +212,6 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     let count = 0
     for (const node of this.#masters()) {
       for await (const keys of scanBatches(node, prefix, this.#scanCount, signal)) count += keys.length
-      if (signal?.aborted) break
     }
     return count
   }

@@ -54,7 +54,7 @@ export interface CacheHealth {
   readOnly: boolean
   role: string | undefined
   keys_count: number | null
-  /** True when the count stopped at its time budget: keys_count is then a lower bound. */
+  /** True when counting ran out of its time budget: keys_count is then null (too many keys to count on each check). */
   keys_count_partial: boolean
   memory_usage: { used: number; max: number; policy: string } | null
   hits: number
@@ -71,7 +71,7 @@ export const HEALTH_SNAPSHOT_MS = 1000
 /**
  * Time allowed to count the namespace's keys. Counting is a SCAN of the whole keyspace: with a
  * million unrelated keys it took ~2,000 SCAN calls and over a second per health check (issue 23,
- * finding 3). Past the budget the count so far is reported, marked partial.
+ * finding 3). Past the budget the count is given up and health says so.
  */
 export const KEY_COUNT_BUDGET_MS = 20
 
@@ -133,15 +133,12 @@ export class HealthReader {
 
 async function readStoreFacts(store: ResilientStore, active: CacheStore | undefined, prefix: string): Promise<StoreFacts> {
   const info = await store.info()
-  let keys: number | null = info?.keys ?? null
-  let partial = false
-  if (active?.countPrefix) {
-    const budget = AbortSignal.timeout(KEY_COUNT_BUDGET_MS)
-    const counted = await active.countPrefix(prefix, budget).catch(() => undefined)
-    if (counted !== undefined) {
-      keys = counted
-      partial = budget.aborted
-    }
+  if (!active?.countPrefix) return { info, keys: info?.keys ?? null, partial: false }
+  const budget = AbortSignal.timeout(KEY_COUNT_BUDGET_MS)
+  try {
+    return { info, keys: await active.countPrefix(prefix, budget), partial: false }
+  } catch {
+    // Out of budget: unknown, and said so. Otherwise the store's own total is the best there is.
+    return budget.aborted ? { info, keys: null, partial: true } : { info, keys: info?.keys ?? null, partial: false }
   }
-  return { info, keys, partial }
 }

@@ -39,7 +39,7 @@ t.test('keys_count on 300k unrelated keys: a bounded SCAN, one per snapshot howe
   const first = await cache.health()
   const one = (await scanCalls(client)) - before
   t.equal(first.keys_count_partial, true, 'the count stopped at its budget and says so')
-  t.ok(first.keys_count !== null && first.keys_count <= 1, 'a lower bound of the namespace')
+  t.equal(first.keys_count, null, 'rather than a number that would look exact')
   // ioredis's scan stream reads ahead up to 16 replies beyond the one the budget stopped at.
   t.ok(one < FULL_SCAN / 2, `one health check: ${one} SCAN calls (a full scan is ${FULL_SCAN}+)`)
 
