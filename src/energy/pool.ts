@@ -207,6 +207,10 @@ export function createEnergyPool(options: EnergyPoolOptions): EnergyPool {
   return {
     async compute<E extends Endpoint>(endpoint: E, now: number, options: ComputeOptions = {}): Promise<Computation<EnergyResults[E]>> {
       if (closed) throw new PoolClosedError() // piscina would quietly start new workers
+      if (options.signal?.aborted) {
+        counts.cancelled++
+        throw new ComputeCancelledError(endpoint) // nobody waits: not even worth a place in the queue
+      }
       // Every worker busy and maxQueue waiting: a newcomer would only wait behind them.
       if (inHand.size >= threads + maxQueue) {
         counts.refused++
@@ -225,7 +229,6 @@ export function createEnergyPool(options: EnergyPoolOptions): EnergyPool {
       }
       deadline.signal.addEventListener('abort', onDeadline)
       options.signal?.addEventListener('abort', onGone)
-      if (options.signal?.aborted) onGone()
       inHand.add(flag)
       try {
         const out = await piscina.run({ endpoint, agents, seed, now, started: flag }, { signal: stop.signal })

@@ -11,6 +11,7 @@ import type { EnergyMetrics } from './metrics.js'
 import type { CalibrateResponse } from './calibrate.js'
 import type { EnergyTerms, GradientResponse, MonitorResponse } from './model.js'
 import type { Endpoint, EnergyPool } from './pool.js'
+import { LogLimit } from './log-limit.js'
 import { Waiting } from './waiting.js'
 
 /** Route name (the key segment: `energy:<name>:<bucket>`) and bucket window in seconds, as in the seed. */
@@ -69,6 +70,17 @@ export function energyRouter(deps: RouteDeps): Router {
 }
 
 function computeHandler(endpoint: Endpoint, deps: RouteDeps, waiting: Waiting): Middleware {
+  // Anyone can make the pool refuse or drop work: one line per 10 s for those, not one per request.
+  const busyLog = new LogLimit(10_000)
+  const logFailure = (endpoint: Endpoint, failure: Failure, error: unknown): void => {
+    const fields = { event: 'energy_compute_failed', endpoint, status: failure.status, code: codeOf(error) }
+    if (!failure.transient) {
+      deps.logger.error({ ...fields, err: error }, `energy ${endpoint} computation failed`)
+      return
+    }
+    const suppressed = busyLog.take()
+    if (suppressed !== undefined) deps.logger.warn({ ...fields, suppressed }, `energy ${endpoint}: ${failure.message}`)
+  }
   return async function energyEndpoint(ctx: Context): Promise<void> {
     const now = deps.clock()
     try {
@@ -78,8 +90,7 @@ function computeHandler(endpoint: Endpoint, deps: RouteDeps, waiting: Waiting): 
       ctx.body = result
     } catch (error) {
       const failure = failureOf(endpoint, error)
-      const level = failure.transient ? 'warn' : 'error'
-      deps.logger[level]({ event: 'energy_compute_failed', endpoint, status: failure.status, code: codeOf(error), err: error }, `energy ${endpoint} computation failed`)
+      logFailure(endpoint, failure, error)
       ctx.status = failure.status
       // The pool was busy, or nobody waited: that says nothing about the answer, so the cache
       // must not keep it as the answer (policy.ts refuses no-store), and the client may retry.
@@ -101,7 +112,13 @@ function codeOf(error: unknown): unknown {
  * timeout in a body); details go to the log only. Transient failures come from the pool's load, not
  * from the computation.
  */
-function failureOf(endpoint: Endpoint, error: unknown): { status: number; message: string; transient: boolean } {
+interface Failure {
+  status: number
+  message: string
+  transient: boolean
+}
+
+function failureOf(endpoint: Endpoint, error: unknown): Failure {
   switch (codeOf(error)) {
     case 'E_COMPUTE_TIMEOUT': {
       const queued = (error as { queued?: unknown }).queued === true
