@@ -16,8 +16,8 @@ export interface StoreExtras {
   releaseLock?(key: string, token: string): Promise<void>
   /** Deletes every key that starts with `prefix` (SCAN + UNLINK on Redis); returns how many. */
   deletePrefix?(prefix: string): Promise<number>
-  /** Counts the keys that start with `prefix` without KEYS. */
-  countPrefix?(prefix: string): Promise<number>
+  /** Counts the keys that start with `prefix` without KEYS; rejects with the signal's reason if `signal` aborts first. */
+  countPrefix?(prefix: string, signal?: AbortSignal): Promise<number>
   /** Backend, role and memory, for health checks. */
   info?(): Promise<StoreInfo>
   /** True when keys of one hash tag must share a slot for multi-key reads (Redis Cluster). */

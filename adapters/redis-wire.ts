@@ -28,9 +28,16 @@ export function waitForReady(client: Redis | Cluster, timeoutMs: number): Promis
   })
 }
 
-export async function* scanBatches(node: Redis, prefix: string, count: number): AsyncGenerator<string[]> {
+/**
+ * One batch per SCAN reply that matched something. Once `signal` has aborted, the next reply throws
+ * its reason instead; the first reply is always taken, so a keyspace one SCAN covers is never cut.
+ */
+export async function* scanBatches(node: Redis, prefix: string, count: number, signal?: AbortSignal): AsyncGenerator<string[]> {
   const stream = node.scanStream({ match: scanPattern(prefix), count })
+  let first = true
   for await (const keys of stream as AsyncIterable<string[]>) {
+    if (!first) signal?.throwIfAborted()
+    first = false
     if (keys.length > 0) yield keys
   }
 }

@@ -207,11 +207,11 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     return removed
   }
 
-  async countPrefix(prefix: string): Promise<number> {
+  async countPrefix(prefix: string, signal?: AbortSignal): Promise<number> {
     if (!this.#everReady) await this.#connecting()
     let count = 0
     for (const node of this.#masters()) {
-      for await (const keys of scanBatches(node, prefix, this.#scanCount)) count += keys.length
+      for await (const keys of scanBatches(node, prefix, this.#scanCount, signal)) count += keys.length
     }
     return count
   }

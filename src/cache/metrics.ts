@@ -1,3 +1,4 @@
+import type { CacheStore, StoreInfo } from '../../adapters/contract.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
 
 /** What a response got from the cache; also the X-Cache header value. */
@@ -53,6 +54,8 @@ export interface CacheHealth {
   readOnly: boolean
   role: string | undefined
   keys_count: number | null
+  /** True when counting ran out of its time budget: keys_count is then null (too many keys to count on each check). */
+  keys_count_partial: boolean
   memory_usage: { used: number; max: number; policy: string } | null
   hits: number
   misses: number
@@ -63,27 +66,79 @@ export interface CacheHealth {
   store_errors: number
 }
 
-export async function readHealth(store: ResilientStore, stats: CacheStats, prefix: string): Promise<CacheHealth> {
-  const { primary, active } = store
+/** How long one reading of the store (info and key count) answers every health check. */
+export const HEALTH_SNAPSHOT_MS = 1000
+/**
+ * Time allowed to count the namespace's keys. Counting is a SCAN of the whole keyspace: with a
+ * million unrelated keys it took ~2,000 SCAN calls and over a second per health check (issue 23,
+ * finding 3). Past the budget the count is given up and health says so.
+ */
+export const KEY_COUNT_BUDGET_MS = 20
+
+interface StoreFacts {
+  info: StoreInfo | undefined
+  keys: number | null
+  partial: boolean
+}
+
+/**
+ * The store's part of health, read at most once per HEALTH_SNAPSHOT_MS whatever the number of
+ * pollers; counters and circuit state are read live on every call.
+ */
+export class HealthReader {
+  #taken = Number.NEGATIVE_INFINITY
+  #from: CacheStore | undefined
+  #facts: Promise<StoreFacts> | undefined
+
+  constructor(
+    private readonly store: ResilientStore,
+    private readonly stats: CacheStats,
+    private readonly prefix: string,
+  ) {}
+
+  async read(): Promise<CacheHealth> {
+    const { store, stats } = this
+    const { info, keys, partial } = await this.#snapshot()
+    return {
+      status: store.degraded ? 'degraded' : 'ok',
+      backend: String((store.primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
+      degraded: store.degraded,
+      serving: store.degraded ? 'fallback' : 'primary',
+      circuit: store.state,
+      readOnly: store.primary.readOnly === true,
+      role: info?.role,
+      keys_count: keys,
+      keys_count_partial: partial,
+      memory_usage: info?.memory ?? null,
+      hits: stats.hits,
+      misses: stats.misses,
+      stale: stats.stale,
+      bypass: stats.bypass,
+      hit_rate: stats.hitRate,
+      computations: stats.computations,
+      store_errors: stats.storeErrors,
+    }
+  }
+
+  #snapshot(): Promise<StoreFacts> {
+    const active = this.store.active
+    // A switch to the fallback (or back) makes the last reading describe the wrong store.
+    if (this.#facts && active === this.#from && performance.now() - this.#taken < HEALTH_SNAPSHOT_MS) return this.#facts
+    this.#taken = performance.now()
+    this.#from = active
+    this.#facts = readStoreFacts(this.store, active, this.prefix)
+    return this.#facts
+  }
+}
+
+async function readStoreFacts(store: ResilientStore, active: CacheStore | undefined, prefix: string): Promise<StoreFacts> {
   const info = await store.info()
-  let keys: number | null = info?.keys ?? null
-  if (active?.countPrefix) keys = await active.countPrefix(prefix).catch(() => keys)
-  return {
-    status: store.degraded ? 'degraded' : 'ok',
-    backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
-    degraded: store.degraded,
-    serving: store.degraded ? 'fallback' : 'primary',
-    circuit: store.state,
-    readOnly: primary.readOnly === true,
-    role: info?.role,
-    keys_count: keys,
-    memory_usage: info?.memory ?? null,
-    hits: stats.hits,
-    misses: stats.misses,
-    stale: stats.stale,
-    bypass: stats.bypass,
-    hit_rate: stats.hitRate,
-    computations: stats.computations,
-    store_errors: stats.storeErrors,
+  if (!active?.countPrefix) return { info, keys: info?.keys ?? null, partial: false }
+  const budget = AbortSignal.timeout(KEY_COUNT_BUDGET_MS)
+  try {
+    return { info, keys: await active.countPrefix(prefix, budget), partial: false }
+  } catch {
+    // Out of budget: unknown, and said so. Otherwise the store's own total is the best there is.
+    return budget.aborted ? { info, keys: null, partial: true } : { info, keys: info?.keys ?? null, partial: false }
   }
 }

@@ -40,6 +40,11 @@ export interface RouteOptions {
   vary?: readonly string[]
   /** Cache requests with Authorization or Cookie too; requires `vary` to name the headers that select the answer. */
   shared?: boolean
+  /**
+   * The answer does not depend on Authorization or Cookie: requests carrying them are served from the
+   * cache like any other (answers with Set-Cookie are still never stored). Default false.
+   */
+  ignoreCredentials?: boolean
   /** Compute the next bucket shortly before rollover for keys requested in this one. Default false. */
   warm?: boolean
   /** Largest body stored, in bytes. Default 1 MiB. */
@@ -66,6 +71,7 @@ export interface ResolvedRoute {
   query: boolean | readonly string[] // true
   vary: readonly string[] // []
   shared: boolean // false
+  ignoreCredentials: boolean // false
   warm: boolean // false
   maxBodyBytes: number // 1 MiB
   statuses: ReadonlySet<number> // 200, 203, 204
@@ -105,6 +111,10 @@ export function resolveRoute(options: RouteOptions): ResolvedRoute {
   if (shared && !vary.some((h) => h === 'authorization' || h === 'cookie')) {
     throw new OptionError('route.vary', 'to name authorization and/or cookie when route.shared is true', options.vary ?? [])
   }
+  const ignoreCredentials = optionalBool(options.ignoreCredentials, 'route.ignoreCredentials') ?? false
+  if (ignoreCredentials && shared) {
+    throw new OptionError('route.ignoreCredentials', 'false when route.shared is true (credentials either select the answer or do not)', true)
+  }
   return {
     name,
     window,
@@ -114,6 +124,7 @@ export function resolveRoute(options: RouteOptions): ResolvedRoute {
     query: resolveQuery(options.query),
     vary,
     shared,
+    ignoreCredentials,
     warm: optionalBool(options.warm, 'route.warm') ?? false,
     maxBodyBytes: positiveInt(options.maxBodyBytes ?? 2 ** 20, 'route.maxBodyBytes'),
     statuses: resolveStatuses(options.statuses),

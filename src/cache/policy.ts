@@ -13,8 +13,9 @@ export type BypassReason = 'method' | 'credentials'
 export function bypassReason(method: string, headers: IncomingHttpHeaders, route: ResolvedRoute): BypassReason | undefined {
   if (method !== 'GET' && method !== 'HEAD') return 'method'
   // RFC 9111 section 3.5: a shared cache does not answer requests carrying credentials
-  // unless the route opts in and names the headers that select the answer.
-  if (!route.shared && (headers.authorization !== undefined || headers.cookie !== undefined)) return 'credentials'
+  // unless the route opts in and names the headers that select the answer, or declares
+  // that they select nothing.
+  if (!route.shared && !route.ignoreCredentials && (headers.authorization !== undefined || headers.cookie !== undefined)) return 'credentials'
   return undefined
 }
 

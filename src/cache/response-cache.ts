@@ -7,7 +7,7 @@ import { consoleLogger, type CacheStore, type Logger } from '../../adapters/cont
 import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
 import { Flights, PeerLock } from './flight.js'
 import { bucketOf, cacheKey, keyPrefix, variantOf } from './keys.js'
-import { CacheStats, readHealth, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
+import { CacheStats, HealthReader, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { cacheMiddleware } from './middleware.js'
 import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute, type RouteOptions } from './options.js'
 import { isGoodStatus } from './policy.js'
@@ -56,6 +56,7 @@ export class ResponseCache extends EventEmitter {
   /** Next-bucket keys warmed in this process, so each is warmed once. */
   #warmed = new Map<string, number>()
   #prefixes = new Map<string, string>()
+  #health: HealthReader
   /**
    * Decoded entries by stored value. An in-process store hands back the same
    * Buffer on every hit, so a hit decodes nothing; a value from Redis is a new
@@ -71,6 +72,7 @@ export class ResponseCache extends EventEmitter {
     const fallback = options.fallback === false ? undefined : (options.fallback ?? new MemoryStore())
     this.#hashTag = this.options.hashTag ?? primary.cluster === true
     this.store = new ResilientStore(primary, fallback, { ...this.options, logger: this.logger })
+    this.#health = new HealthReader(this.store, this.stats, `${this.options.namespace}:`)
     this.store.on('circuit', (state: CircuitState) => this.emit('circuit', state))
     this.store.on('store-error', (error: unknown) => {
       this.stats.storeErrors++
@@ -222,9 +224,9 @@ export class ResponseCache extends EventEmitter {
     return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
   }
 
-  /** Status, backend, circuit, role, keys and memory of the serving store, and the counters. */
+  /** Status, backend, circuit, role, keys and memory of the serving store (read at most once a second), and the counters. */
   health(): Promise<CacheHealth> {
-    return readHealth(this.store, this.stats, `${this.options.namespace}:`)
+    return this.#health.read()
   }
 
   /** Waits for running computations, then closes both stores. */

@@ -4,7 +4,7 @@
  */
 import type { RedisStoreOptions } from '../../adapters/redis.js'
 import { redisConfigured, redisOptionsFromEnv } from '../../adapters/redis.js'
-import { envInt, envString, type Env } from '../cache/env.js'
+import { envBool, envInt, envString, type Env } from '../cache/env.js'
 import { ConfigError } from '../cache/errors.js'
 import { DEFAULT_AGENTS } from './pool.js'
 
@@ -22,8 +22,16 @@ export interface EnergyConfig {
   timeoutMs: number
   /** ENERGY_THREADS: worker threads. Default: the pool's (available parallelism). */
   threads: number | undefined
-  /** ADMIN_TOKEN: enables DELETE /cache and DELETE /cache/:route. Default: admin disabled. */
+  /** ENERGY_MAX_QUEUE: computations waiting for a worker before new ones get 503. Default: 4 per thread. */
+  maxQueue: number | undefined
+  /** ADMIN_TOKEN (at least MIN_TOKEN_LENGTH characters): enables DELETE /cache and DELETE /cache/:route. Default: admin disabled. */
   adminToken: string | undefined
+  /** METRICS=off hides /metrics; METRICS_TOKEN puts it behind a bearer token. Default: public. */
+  metrics: { kind: 'public' } | { kind: 'token'; token: string } | { kind: 'off' }
+  /** SERVER_TIMING: report computation time on computed answers. Default true. */
+  serverTiming: boolean
+  /** HTTP server limits (HTTP_* variables). */
+  http: HttpLimits
   /** LOG_LEVEL. Default 'info'. */
   logLevel: LogLevel
   /** REDIS_URL or REDIS_HOST (or Sentinel/Cluster nodes) set: cache in Redis. Otherwise undefined: in memory. */
@@ -31,6 +39,21 @@ export interface EnergyConfig {
   /** REDIS_* variables that are set but unused because no Redis server is named. */
   ignored: string[]
 }
+
+/** Timeouts and a connection limit for a JSON API answered in seconds (Node's defaults allow minutes). */
+export interface HttpLimits {
+  /** HTTP_HEADERS_TIMEOUT_MS: time to receive a request's headers. Default 10000. */
+  headersTimeoutMs: number
+  /** HTTP_REQUEST_TIMEOUT_MS: time to receive a whole request (not to answer it); at least the headers'. Default 30000. */
+  requestTimeoutMs: number
+  /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this. Default 5000. */
+  keepAliveTimeoutMs: number
+  /** HTTP_MAX_CONNECTIONS: connections beyond it are dropped at once. Default 1024. */
+  maxConnections: number
+}
+
+/** Tokens shorter than this are guessable; ADMIN_TOKEN=a used to be accepted. */
+export const MIN_TOKEN_LENGTH = 16
 
 export const DEFAULT_PORT = 8002
 export const DEFAULT_SEED = 42
@@ -44,13 +67,45 @@ export function loadConfig(env: Env = process.env): EnergyConfig {
   const seed = envInt(env, 'ENERGY_SEED', 0, 2 ** 32 - 1) ?? DEFAULT_SEED
   const timeoutMs = envInt(env, 'ENERGY_TIMEOUT_MS', 1, 3_600_000) ?? DEFAULT_TIMEOUT_MS
   const threads = envInt(env, 'ENERGY_THREADS', 1, 256)
-  const adminToken = envString(env, 'ADMIN_TOKEN')
+  const maxQueue = envInt(env, 'ENERGY_MAX_QUEUE', 0, 100_000)
+  const adminToken = envToken(env, 'ADMIN_TOKEN')
   const logLevel = parseLogLevel(envString(env, 'LOG_LEVEL'))
+  const metricsToken = envToken(env, 'METRICS_TOKEN')
+  const metrics = envBool(env, 'METRICS') === false ? { kind: 'off' as const } : metricsToken ? { kind: 'token' as const, token: metricsToken } : { kind: 'public' as const }
+  const serverTiming = envBool(env, 'SERVER_TIMING') ?? true
   // Parsed even when unused, so a malformed REDIS_PORT is refused rather than silently ignored.
   const redisOptions = redisOptionsFromEnv(env)
   const redis = redisConfigured(env) ? redisOptions : undefined
   const ignored = redis ? [] : Object.keys(env).filter((name) => name.startsWith('REDIS_') && envString(env, name) !== undefined)
-  return { port, agents, seed, timeoutMs, threads, adminToken, logLevel, redis, ignored: ignored.sort() }
+  return {
+    port, agents, seed, timeoutMs, threads, maxQueue, adminToken, metrics, serverTiming, logLevel, http: httpLimits(env), redis, ignored: ignored.sort(),
+  }
+}
+
+function httpLimits(env: Env): HttpLimits {
+  const headersTimeoutMs = envInt(env, 'HTTP_HEADERS_TIMEOUT_MS', 100, 600_000) ?? 10_000
+  const requestTimeoutMs = envInt(env, 'HTTP_REQUEST_TIMEOUT_MS', 100, 3_600_000) ?? Math.max(30_000, headersTimeoutMs)
+  // Node refuses a server whose headers may take longer than the whole request.
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new ConfigError('HTTP_REQUEST_TIMEOUT_MS', `at least HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs})`, String(requestTimeoutMs))
+  }
+  const keepAliveTimeoutMs = envInt(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 100, 600_000) ?? 5_000
+  const maxConnections = envInt(env, 'HTTP_MAX_CONNECTIONS', 1, 1_000_000) ?? 1024
+  return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections }
+}
+
+/**
+ * A bearer token read as given: whitespace at either end could never be sent back in a header
+ * (admin would be locked out without a word), and a short token is guessable. The message never
+ * repeats the token.
+ */
+function envToken(env: Env, name: string): string | undefined {
+  const value = env[name]
+  if (value === undefined || value === '') return undefined
+  const expected = `at least ${MIN_TOKEN_LENGTH} characters with no whitespace at either end`
+  if (value !== value.trim()) throw new ConfigError(name, expected, `${value.length} characters, with whitespace at an end`)
+  if (value.length < MIN_TOKEN_LENGTH) throw new ConfigError(name, expected, `${value.length} characters`)
+  return value
 }
 
 function parseLogLevel(value: string | undefined): LogLevel {

@@ -35,6 +35,8 @@ export interface EnergyPoolOptions {
   threads?: number
   /** Hard deadline per computation, queueing included; past it the worker is terminated. */
   timeoutMs: number
+  /** Computations allowed to wait for a worker; past it compute() rejects with PoolBusyError at once. Default 4 per thread. */
+  maxQueue?: number
 }
 
 export interface EnergyResults {
@@ -54,6 +56,27 @@ export interface Computation<R> {
 export interface ComputeOptions {
   /** Overrides the pool's deadline for this computation. */
   timeoutMs?: number
+  /**
+   * Aborted when nobody waits for the answer any more: a computation still in the queue is dropped
+   * (ComputeCancelledError); one already running finishes, since stopping it means killing its
+   * worker and the population that worker built.
+   */
+  signal?: AbortSignal
+}
+
+/** What the pool is doing, and what it did since it started. */
+export interface PoolLoad {
+  running: number
+  queued: number
+  maxQueue: number
+  /** Computations a worker took. */
+  started: number
+  /** Dropped from the queue because nobody waited for them any more. */
+  cancelled: number
+  /** Refused at once because the queue was full. */
+  refused: number
+  /** A guess at how long the work in hand takes to finish, in ms: for Retry-After. */
+  drainMs: number
 }
 
 export interface EnergyPool {
@@ -61,6 +84,7 @@ export interface EnergyPool {
   compute<E extends Endpoint>(endpoint: E, now: number, options?: ComputeOptions): Promise<Computation<EnergyResults[E]>>
   /** Ends the workers: queued computations are rejected, running ones end within their deadline. */
   close(): Promise<void>
+  load(): PoolLoad
 }
 
 /** compute() after close(). */
@@ -74,9 +98,31 @@ export class PoolClosedError extends Error {
 
 export class ComputeTimeoutError extends Error {
   readonly code = 'E_COMPUTE_TIMEOUT'
-  constructor(readonly endpoint: Endpoint, readonly timeoutMs: number, options?: { cause?: unknown }) {
-    super(`energy ${endpoint} computation exceeded ${timeoutMs} ms and was abandoned`, options)
+  /**
+   * @param queued the deadline passed before any worker took the computation: the pool was busy,
+   *   which says nothing about the answer, so such a timeout must not be cached as one.
+   */
+  constructor(readonly endpoint: Endpoint, readonly timeoutMs: number, readonly queued: boolean, options?: { cause?: unknown }) {
+    super(`energy ${endpoint} computation exceeded ${timeoutMs} ms ${queued ? 'waiting for a worker' : 'and was abandoned'}`, options)
     this.name = 'ComputeTimeoutError'
+  }
+}
+
+/** The queue is full: answered at once rather than queued behind work nobody may wait for. */
+export class PoolBusyError extends Error {
+  readonly code = 'E_POOL_BUSY'
+  constructor(readonly endpoint: Endpoint, readonly retryAfterMs: number) {
+    super(`energy ${endpoint} computation refused: the worker queue is full`)
+    this.name = 'PoolBusyError'
+  }
+}
+
+/** Dropped from the queue: every client that wanted it went away. */
+export class ComputeCancelledError extends Error {
+  readonly code = 'E_COMPUTE_CANCELLED'
+  constructor(readonly endpoint: Endpoint, options?: { cause?: unknown }) {
+    super(`energy ${endpoint} computation cancelled before it started: nobody waits for it`, options)
+    this.name = 'ComputeCancelledError'
   }
 }
 
@@ -118,49 +164,96 @@ function workerExecArgv(file: URL): string[] | undefined {
 
 function validate(options: EnergyPoolOptions): Required<EnergyPoolOptions> {
   const { agents = DEFAULT_AGENTS, seed, threads = availableParallelism(), timeoutMs } = options
+  const maxQueue = options.maxQueue ?? 4 * threads
+  if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError(`maxQueue must be an integer >= 0, got ${maxQueue}`)
   if (!Number.isInteger(agents) || agents < 1) throw new RangeError(`agents must be a positive integer, got ${agents}`)
   if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`)
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`)
   if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`)
-  return { agents, seed, threads, timeoutMs }
+  return { agents, seed, threads, timeoutMs, maxQueue }
 }
 
 export function createEnergyPool(options: EnergyPoolOptions): EnergyPool {
-  const { agents, seed, threads, timeoutMs } = validate(options)
+  const { agents, seed, threads, timeoutMs, maxQueue } = validate(options)
   const file = workerFile()
   const execArgv = workerExecArgv(file)
   const piscina = new Piscina<EnergyTask, WorkerOutput>({
     filename: file.href,
     minThreads: threads, // workers stay up: each keeps the population it built
     maxThreads: threads,
+    // Only a backstop: our own count below refuses first (it also counts tasks handed to a worker
+    // that has not begun them), and says so with a PoolBusyError rather than piscina's message.
+    maxQueue: Math.max(1, maxQueue),
     closeTimeout: timeoutMs, // a running computation never outlives its deadline anyway
     ...(execArgv ? { execArgv } : {}),
   })
   // piscina reports a close that timed out as an 'error' event; without a listener it would throw.
   piscina.on('error', () => {})
   let closed = false
+  /** The started flag of every computation in hand. */
+  const inHand = new Set<Int32Array>()
+  const counts = { finished: 0, cancelled: 0, refused: 0 }
+  let typicalMs = 0
+
+  const load = (): PoolLoad => {
+    let running = 0
+    for (const flag of inHand) if (Atomics.load(flag, 0) === 1) running++
+    const queued = inHand.size - running
+    const drainMs = Math.ceil((queued + running) / threads) * (typicalMs || timeoutMs / 10)
+    const { finished, cancelled, refused } = counts
+    return { running, queued, maxQueue, started: finished + running, cancelled, refused, drainMs }
+  }
 
   return {
     async compute<E extends Endpoint>(endpoint: E, now: number, options: ComputeOptions = {}): Promise<Computation<EnergyResults[E]>> {
       if (closed) throw new PoolClosedError() // piscina would quietly start new workers
+      if (options.signal?.aborted) {
+        counts.cancelled++
+        throw new ComputeCancelledError(endpoint) // nobody waits: not even worth a place in the queue
+      }
+      // Every worker busy and maxQueue waiting: a newcomer would only wait behind them.
+      if (inHand.size >= threads + maxQueue) {
+        counts.refused++
+        throw new PoolBusyError(endpoint, load().drainMs)
+      }
       const limit = options.timeoutMs ?? timeoutMs
       const started = performance.now()
+      const flag = new Int32Array(new SharedArrayBuffer(4))
+      const ran = (): boolean => Atomics.load(flag, 0) === 1
       const deadline = new AbortController()
       const timer = setTimeout(() => deadline.abort(), limit)
+      const stop = new AbortController()
+      const onDeadline = (): void => stop.abort()
+      const onGone = (): void => {
+        if (!ran()) stop.abort()
+      }
+      deadline.signal.addEventListener('abort', onDeadline)
+      options.signal?.addEventListener('abort', onGone)
+      inHand.add(flag)
       try {
-        const out = await piscina.run({ endpoint, agents, seed, now }, { signal: deadline.signal })
+        const out = await piscina.run({ endpoint, agents, seed, now, started: flag }, { signal: stop.signal })
+        const ms = performance.now() - started
+        typicalMs = typicalMs === 0 ? ms : 0.7 * typicalMs + 0.3 * ms
         // the worker answers with the endpoint's shape: the map from endpoint to type holds by construction
-        return { result: out.result as EnergyResults[E], ms: performance.now() - started, threadId: out.threadId }
+        return { result: out.result as EnergyResults[E], ms, threadId: out.threadId }
       } catch (error) {
-        if (deadline.signal.aborted) throw new ComputeTimeoutError(endpoint, limit, { cause: error })
+        if (deadline.signal.aborted) throw new ComputeTimeoutError(endpoint, limit, !ran(), { cause: error })
+        if (stop.signal.aborted) {
+          counts.cancelled++
+          throw new ComputeCancelledError(endpoint, { cause: error })
+        }
         throw error
       } finally {
+        if (ran()) counts.finished++
+        inHand.delete(flag)
         clearTimeout(timer)
+        options.signal?.removeEventListener('abort', onGone)
       }
     },
     async close() {
       closed = true
       await piscina.close({ force: true })
     },
+    load,
   }
 }

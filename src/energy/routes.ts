@@ -3,8 +3,7 @@
  * the cache admin. Handlers only ask the worker pool and shape answers; caching (hits, stale
  * answers, error answers for 10 s) is the cache middleware's job.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
-import type { Context, Middleware, Next } from 'koa'
+import type { Context, Middleware } from 'koa'
 import { Router } from '@koa/router'
 import type { Logger } from 'pino'
 import type { ResponseCache } from '../index.js'
@@ -12,6 +11,8 @@ import type { EnergyMetrics } from './metrics.js'
 import type { CalibrateResponse } from './calibrate.js'
 import type { EnergyTerms, GradientResponse, MonitorResponse } from './model.js'
 import type { Endpoint, EnergyPool } from './pool.js'
+import { LogLimit } from './log-limit.js'
+import { Waiting } from './waiting.js'
 
 /** Route name (the key segment: `energy:<name>:<bucket>`) and bucket window in seconds, as in the seed. */
 export const ENERGY_ROUTES: ReadonlyArray<{ name: Endpoint; window: number }> = [
@@ -35,37 +36,69 @@ export interface RouteDeps {
   startedAt: number
   /** True once shutdown began: /health answers 503 so load balancers stop sending traffic. */
   draining: () => boolean
+  /** Report computation time in Server-Timing (it tells an attacker how busy the pool is). */
+  serverTiming: boolean
+  /** /metrics: served to anyone, behind a bearer token, or not at all. */
+  metricsAccess: { kind: 'public' } | { kind: 'token'; token: string } | { kind: 'off' }
+  /** Guards the token-protected routes (admin, metrics): failures logged and slowed down. */
+  guard: (token: string, realm: string) => Middleware
 }
 
 export function energyRouter(deps: RouteDeps): Router {
   const router = new Router()
+  const waiting = new Waiting()
   for (const { name, window } of ENERGY_ROUTES) {
     // query: false: no parameter selects the answer, so `?_=<random>` cannot fill the cache with copies.
     // warm: a requested endpoint's next bucket is computed before rollover, so no user waits for it.
-    router.get(name, `/energy/${name}`, deps.cache.route({ window, name, query: false, warm: true }), computeHandler(name, deps))
+    // ignoreCredentials: the energy API has no users, so a Cookie or Authorization header selects
+    // nothing and must not buy a computation of its own (issue 23, finding 1).
+    const route = deps.cache.route({ window, name, query: false, warm: true, ignoreCredentials: true })
+    router.get(name, `/energy/${name}`, waiting.middleware(name), route, computeHandler(name, deps, waiting))
   }
   router.get('health', '/health', healthHandler(deps))
-  router.get('metrics', '/metrics', async function metrics(ctx: Context) {
-    ctx.set('Content-Type', deps.metrics.registry.contentType)
-    ctx.set('Cache-Control', 'no-store')
-    ctx.body = await deps.metrics.registry.metrics()
-  })
+  if (deps.metricsAccess.kind !== 'off') {
+    const metrics = async function metrics(ctx: Context): Promise<void> {
+      ctx.set('Content-Type', deps.metrics.registry.contentType)
+      ctx.set('Cache-Control', 'no-store')
+      ctx.body = await deps.metrics.registry.metrics()
+    }
+    if (deps.metricsAccess.kind === 'token') router.get('metrics', '/metrics', deps.guard(deps.metricsAccess.token, 'metrics'), metrics)
+    else router.get('metrics', '/metrics', metrics)
+  }
   if (deps.adminToken !== undefined) addAdminRoutes(router, deps, deps.adminToken)
   return router
 }
 
-function computeHandler(endpoint: Endpoint, deps: RouteDeps): Middleware {
+function computeHandler(endpoint: Endpoint, deps: RouteDeps, waiting: Waiting): Middleware {
+  // Anyone can make the pool refuse or drop work: one line per 10 s for those, not one per request.
+  const busyLog = new LogLimit(10_000)
+  const logFailure = (endpoint: Endpoint, failure: Failure, error: unknown): void => {
+    const fields = { event: 'energy_compute_failed', endpoint, status: failure.status, code: codeOf(error) }
+    if (!failure.transient) {
+      deps.logger.error({ ...fields, err: error }, `energy ${endpoint} computation failed`)
+      return
+    }
+    const suppressed = busyLog.take()
+    if (suppressed !== undefined) deps.logger.warn({ ...fields, suppressed }, `energy ${endpoint}: ${failure.message}`)
+  }
   return async function energyEndpoint(ctx: Context): Promise<void> {
     const now = deps.clock()
     try {
-      const { result, ms } = await deps.pool.compute(endpoint, now)
-      ctx.set('Server-Timing', `compute;dur=${ms.toFixed(1)}`)
+      const signal = waiting.signal(endpoint, ctx)
+      const { result, ms } = await deps.pool.compute(endpoint, now, signal ? { signal } : {})
+      if (deps.serverTiming) ctx.set('Server-Timing', `compute;dur=${ms.toFixed(1)}`)
       ctx.body = result
     } catch (error) {
-      const status = statusOf(error)
-      deps.logger.error({ event: 'energy_compute_failed', endpoint, status, err: error }, `energy ${endpoint} computation failed`)
-      ctx.status = status
-      ctx.body = errorBody(endpoint, now / 1000, publicMessage(endpoint, error), deps.agents)
+      const failure = failureOf(endpoint, error)
+      logFailure(endpoint, failure, error)
+      ctx.status = failure.status
+      // The pool was busy, or nobody waited: that says nothing about the answer, so the cache
+      // must not keep it as the answer (policy.ts refuses no-store), and the client may retry.
+      if (failure.transient) {
+        ctx.set('Cache-Control', 'no-store')
+        ctx.set('Retry-After', String(Math.max(1, Math.ceil(deps.pool.load().drainMs / 1000))))
+      }
+      ctx.body = errorBody(endpoint, now / 1000, failure.message, deps.agents)
     }
   }
 }
@@ -74,18 +107,32 @@ function codeOf(error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code
 }
 
-function statusOf(error: unknown): number {
-  const code = codeOf(error)
-  if (code === 'E_COMPUTE_TIMEOUT') return 504
-  if (code === 'E_POOL_CLOSED') return 503
-  return 500
+/**
+ * The answer to a failed computation. Messages stay generic (issue 23, finding 8: no configured
+ * timeout in a body); details go to the log only. Transient failures come from the pool's load, not
+ * from the computation.
+ */
+interface Failure {
+  status: number
+  message: string
+  transient: boolean
 }
 
-/** Timeouts say what happened; anything else stays generic (details go to the log only). */
-function publicMessage(endpoint: Endpoint, error: unknown): string {
-  if (codeOf(error) === 'E_COMPUTE_TIMEOUT' && error instanceof Error) return error.message
-  if (codeOf(error) === 'E_POOL_CLOSED') return 'the service is shutting down'
-  return `energy ${endpoint} computation failed`
+function failureOf(endpoint: Endpoint, error: unknown): Failure {
+  switch (codeOf(error)) {
+    case 'E_COMPUTE_TIMEOUT': {
+      const queued = (error as { queued?: unknown }).queued === true
+      return { status: 504, message: `energy ${endpoint} computation timed out`, transient: queued }
+    }
+    case 'E_POOL_BUSY':
+      return { status: 503, message: 'the service is busy: retry later', transient: true }
+    case 'E_COMPUTE_CANCELLED':
+      return { status: 503, message: 'the computation was cancelled', transient: true }
+    case 'E_POOL_CLOSED':
+      return { status: 503, message: 'the service is shutting down', transient: true }
+    default:
+      return { status: 500, message: `energy ${endpoint} computation failed`, transient: false }
+  }
 }
 
 const ZERO_TERMS: EnergyTerms = { pair: 0, hyper: 0, entropy: 0, reg: 0, mem: 0, total: 0 }
@@ -160,6 +207,7 @@ function healthHandler(deps: RouteDeps): Middleware {
         readOnly: h.readOnly,
         role: h.role ?? null,
         keys_count: h.keys_count,
+        keys_count_partial: h.keys_count_partial,
         memory_usage: h.memory_usage,
         hit_rate: h.hit_rate,
         hits: h.hits,
@@ -177,30 +225,8 @@ function healthHandler(deps: RouteDeps): Middleware {
   }
 }
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest()
-}
-
-/** Bearer token check in constant time: both sides are hashed first, so lengths always match. */
-function requireToken(token: string): Middleware {
-  const expected = digest(token)
-  return async function adminAuth(ctx: Context, next: Next): Promise<void> {
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(ctx.get('Authorization'))
-    const given = digest(match?.[1] ?? '')
-    // Evaluated whether or not the header parsed, so a missing header takes the same path.
-    const ok = timingSafeEqual(given, expected) && match !== null
-    if (!ok) {
-      ctx.status = 401
-      ctx.set('WWW-Authenticate', 'Bearer realm="cache admin"')
-      ctx.body = { error: 'a valid bearer token is required' }
-      return
-    }
-    await next()
-  }
-}
-
 function addAdminRoutes(router: Router, deps: RouteDeps, token: string): void {
-  const auth = requireToken(token)
+  const auth = deps.guard(token, 'cache admin')
   const known = new Set<string>(ENERGY_ROUTES.map((r) => r.name))
   router.delete('cache-clear', '/cache', auth, async function clearCache(ctx: Context) {
     const removed = await deps.cache.clear()

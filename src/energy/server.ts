@@ -4,7 +4,7 @@
  * environment, JSON logs, graceful shutdown on SIGTERM/SIGINT.
  */
 import { realpathSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import Koa, { type Context, type Next } from 'koa'
@@ -15,7 +15,9 @@ import { RedisStore } from '../../adapters/redis.js'
 import { describeTarget } from '../../adapters/redis-config.js'
 import { createResponseCache, type ResponseCache } from '../index.js'
 import { ConfigError } from '../cache/errors.js'
+import { createGuard } from './bearer.js'
 import { loadConfig, type EnergyConfig, type LogLevel } from './config.js'
+import { clientErrorLog, httpServer, isClientError, stopHttp, trackRequests, type ClientErrorLog } from './http.js'
 import { createMetrics, type EnergyMetrics } from './metrics.js'
 import { createEnergyPool, type EnergyPool } from './pool.js'
 import { energyRouter } from './routes.js'
@@ -62,7 +64,13 @@ export function createEnergyServer(config: EnergyConfig, options: EnergyServerOp
   const ownPool = options.pool === undefined
   const pool =
     options.pool ??
-    createEnergyPool({ agents: config.agents, seed: config.seed, timeoutMs: config.timeoutMs, ...(config.threads !== undefined && { threads: config.threads }) })
+    createEnergyPool({
+      agents: config.agents,
+      seed: config.seed,
+      timeoutMs: config.timeoutMs,
+      ...(config.threads !== undefined && { threads: config.threads }),
+      ...(config.maxQueue !== undefined && { maxQueue: config.maxQueue }),
+    })
   const metrics = createMetrics(cache)
   let draining = false
   const router = energyRouter({
@@ -70,9 +78,14 @@ export function createEnergyServer(config: EnergyConfig, options: EnergyServerOp
     agents: config.agents,
     adminToken: config.adminToken,
     draining: () => draining,
+    serverTiming: config.serverTiming,
+    metricsAccess: config.metrics,
+    guard: createGuard({ logger, clock }),
   })
-  const app = koaApp(router, metrics, logger, () => draining)
-  const server = createServer(app.callback())
+  const clientErrors = clientErrorLog(logger)
+  const app = koaApp(router, metrics, logger, () => draining, clientErrors)
+  const server = httpServer(app, config.http, clientErrors)
+  const requests = trackRequests(server)
 
   let closing: Promise<void> | undefined
   return {
@@ -96,7 +109,7 @@ export function createEnergyServer(config: EnergyConfig, options: EnergyServerOp
     close() {
       closing ??= (async () => {
         draining = true
-        await stopHttp(server)
+        await stopHttp(server, requests)
         metrics.detach()
         await cache.close()
         if (ownPool) await pool.close()
@@ -122,7 +135,8 @@ function cacheFor(config: EnergyConfig, logger: Logger, clock: () => number): { 
   return { cache, redis }
 }
 
-function koaApp(router: Router, metrics: EnergyMetrics, logger: Logger, draining: () => boolean): Koa {
+
+function koaApp(router: Router, metrics: EnergyMetrics, logger: Logger, draining: () => boolean, clientErrors: ClientErrorLog): Koa {
   const app = new Koa()
   app.use(metrics.middleware)
   app.use(async function drainAndLog(ctx: Context, next: Next) {
@@ -138,6 +152,7 @@ function koaApp(router: Router, metrics: EnergyMetrics, logger: Logger, draining
   app.use(router.routes())
   app.use(router.allowedMethods())
   app.on('error', (error: unknown, ctx?: Context) => {
+    if (isClientError(error)) return clientErrors(error)
     logger.error({ event: 'request_error', err: error, method: ctx?.method, path: ctx?.path }, 'request failed')
   })
   return app
@@ -171,19 +186,6 @@ async function awaitRedis(store: RedisStore, logger: Logger): Promise<void> {
   }
 }
 
-/** Stops accepting and resolves once every in-flight request has its answer. */
-function stopHttp(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve()
-  return new Promise((resolve) => {
-    // Connections that go idle after their last answer would otherwise wait out keepAliveTimeout.
-    const sweep = setInterval(() => server.closeIdleConnections(), 100)
-    server.close(() => {
-      clearInterval(sweep)
-      resolve()
-    })
-    server.closeIdleConnections()
-  })
-}
 
 /** `npm start`: configuration errors end the process with one line naming the variable. */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {

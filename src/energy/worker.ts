@@ -16,6 +16,11 @@ export interface EnergyTask {
   seed: number
   /** Milliseconds since the epoch, as Date.now(); the model reports seconds. */
   now: number
+  /**
+   * One Int32 on a SharedArrayBuffer, set to 1 when a worker takes the task: the main thread can
+   * then tell a computation that waited in the queue from one that ran (pool.ts).
+   */
+  started?: Int32Array
 }
 
 export type EnergyResult = GradientResponse | MonitorResponse | CalibrateResponse
@@ -46,7 +51,8 @@ function populationFor(agents: number, seed: number): Population {
   return pop
 }
 
-export default function run({ endpoint, agents, seed, now }: EnergyTask): WorkerOutput {
+export default function run({ endpoint, agents, seed, now, started }: EnergyTask): WorkerOutput {
+  if (started) Atomics.store(started, 0, 1)
   const pop = populationFor(agents, seed)
   switch (endpoint) {
     case 'gradient':

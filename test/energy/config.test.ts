@@ -11,8 +11,12 @@ t.test('defaults: port 8002, default population, memory cache, admin off', async
     seed: DEFAULT_SEED,
     timeoutMs: DEFAULT_TIMEOUT_MS,
     threads: undefined,
+    maxQueue: undefined,
     adminToken: undefined,
+    metrics: { kind: 'public' },
+    serverTiming: true,
     logLevel: 'info',
+    http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 1024 },
     redis: undefined,
     ignored: [],
   })
@@ -27,10 +31,43 @@ t.test('every variable is read', async (t) => {
     ENERGY_SEED: '7',
     ENERGY_TIMEOUT_MS: '1500',
     ENERGY_THREADS: '3',
-    ADMIN_TOKEN: 's3cret',
+    ENERGY_MAX_QUEUE: '0',
+    ADMIN_TOKEN: 's3cret-s3cret-s3cret',
+    METRICS_TOKEN: 'metrics-metrics-metrics',
+    SERVER_TIMING: 'off',
     LOG_LEVEL: 'DEBUG',
+    HTTP_HEADERS_TIMEOUT_MS: '2000',
+    HTTP_REQUEST_TIMEOUT_MS: '4000',
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000',
+    HTTP_MAX_CONNECTIONS: '50',
   })
-  t.match(config, { port: 0, agents: 48, seed: 7, timeoutMs: 1500, threads: 3, adminToken: 's3cret', logLevel: 'debug', redis: undefined })
+  t.match(config, {
+    port: 0, agents: 48, seed: 7, timeoutMs: 1500, threads: 3, maxQueue: 0, adminToken: 's3cret-s3cret-s3cret', logLevel: 'debug', redis: undefined,
+    metrics: { kind: 'token', token: 'metrics-metrics-metrics' },
+    serverTiming: false,
+    http: { headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 1000, maxConnections: 50 },
+  })
+  t.same(loadConfig({ METRICS: 'off', METRICS_TOKEN: 'metrics-metrics-metrics' }).metrics, { kind: 'off' }, 'off wins over a token')
+})
+
+t.test('tokens: short ones and ones with whitespace at an end stop start-up, and are never repeated', async (t) => {
+  for (const variable of ['ADMIN_TOKEN', 'METRICS_TOKEN']) {
+    for (const value of ['a', 'fifteen-chars-x', ' sixteen-chars-xx', 'sixteen-chars-xx\n', '                 ']) {
+      const error = (() => {
+        try {
+          loadConfig({ [variable]: value })
+          return undefined
+        } catch (e) {
+          return e
+        }
+      })()
+      t.ok(error instanceof ConfigError, `${variable}=${JSON.stringify(value)} is refused`)
+      t.equal((error as ConfigError).variable, variable)
+      t.match((error as Error).message, new RegExp(`^${variable} must be at least 16 characters`))
+      if (value.trim().length > 3) t.notOk((error as Error).message.includes(value.trim()), 'the token is not in the message')
+    }
+    t.equal(loadConfig({ [variable]: 'sixteen-chars-xx' })[variable === 'ADMIN_TOKEN' ? 'adminToken' : 'metrics'] !== undefined, true)
+  }
 })
 
 t.test('Redis options come from REDIS_URL or REDIS_HOST and friends', async (t) => {
@@ -62,6 +99,14 @@ const BAD: Array<[string, Record<string, string>]> = [
   ['REDIS_DB', { REDIS_HOST: 'localhost', REDIS_DB: '-1' }],
   ['REDIS_URL', { REDIS_URL: 'http://localhost:6379' }],
   ['REDIS_TLS', { REDIS_HOST: 'localhost', REDIS_TLS: 'maybe' }],
+  ['ENERGY_MAX_QUEUE', { ENERGY_MAX_QUEUE: '-1' }],
+  ['METRICS', { METRICS: 'maybe' }],
+  ['SERVER_TIMING', { SERVER_TIMING: 'sometimes' }],
+  ['HTTP_HEADERS_TIMEOUT_MS', { HTTP_HEADERS_TIMEOUT_MS: '10s' }],
+  ['HTTP_REQUEST_TIMEOUT_MS', { HTTP_REQUEST_TIMEOUT_MS: '0' }],
+  ['HTTP_REQUEST_TIMEOUT_MS', { HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }],
+  ['HTTP_KEEP_ALIVE_TIMEOUT_MS', { HTTP_KEEP_ALIVE_TIMEOUT_MS: 'forever' }],
+  ['HTTP_MAX_CONNECTIONS', { HTTP_MAX_CONNECTIONS: '0' }],
 ]
 
 t.test('a malformed value throws ConfigError naming the variable', async (t) => {

@@ -19,12 +19,15 @@ t.test('a computation past ENERGY_TIMEOUT_MS answers 504 with the error shape, c
   await energy.cache.clear()
   const client = new Redis(redis.url)
   t.teardown(() => client.quit())
+  // The worker is up and holds the population: the gradient below runs, and runs too long.
+  await energy.pool.compute('monitor', clock.now(), { timeoutMs: 60_000 })
 
   const first = await request(base, '/energy/gradient')
   t.equal(first.status, 504)
   t.equal(first.headers.get('x-cache'), 'MISS')
   t.equal(first.headers.get('cache-control'), 'no-store')
-  t.match(first.json.error, /exceeded 20 ms/, 'the error field says what happened')
+  t.equal(first.headers.get('retry-after'), null, 'the computation itself is too slow: retrying will not help')
+  t.equal(first.json.error, 'energy gradient computation timed out', 'the error field says what happened, not the configured limit')
   t.same(shapeProblems(first.json, SHAPES.gradient), [], 'the reference shape, plus error')
   t.same(nonFinite(first.json), [])
   t.equal(first.json.real_time_metrics.total_agents, 400)
@@ -52,6 +55,24 @@ t.test('a computation past ENERGY_TIMEOUT_MS answers 504 with the error shape, c
   t.equal((await request(base, '/health')).status, 200, 'failed computations do not make the service down')
 })
 
+t.test('a 504 from waiting in the queue is not cached: the next request computes again', async (t) => {
+  const redis = await redisFor(t)
+  const clock = manualClock()
+  // A new pool's worker takes far longer than 20 ms to start, so the first computation times out queued.
+  const { base, energy } = await serveInProcess(t, { REDIS_URL: redis.url, ENERGY_TIMEOUT_MS: '20' }, { clock: clock.now })
+  await energy.cache.clear()
+  const first = await request(base, '/energy/monitor')
+  t.equal(first.status, 504)
+  t.equal(first.headers.get('cache-control'), 'no-store')
+  t.match(first.headers.get('retry-after'), /^\d+$/, 'the client is told when to come back')
+  t.same(shapeProblems(first.json, SHAPES.monitor), [])
+  const second = await request(base, '/energy/monitor')
+  t.equal(second.headers.get('x-cache'), 'MISS', 'not served from the cache')
+  const client = new Redis(redis.url)
+  t.teardown(() => client.quit())
+  t.equal(await client.exists(`energy:monitor:${bucketOf(clock.now(), 30)}`), 0, 'nothing stored in Redis')
+})
+
 /** The real pool, with a switch that makes computations fail as a crashed worker would. */
 function faultyPool(t: Test): { pool: EnergyPool; fail(on: boolean): void; calls: () => number } {
   const real = createEnergyPool({ agents: 48, seed: 42, threads: 1, timeoutMs: 30_000 })
@@ -65,6 +86,7 @@ function faultyPool(t: Test): { pool: EnergyPool; fail(on: boolean): void; calls
       return real.compute(endpoint, now, options)
     },
     close: () => real.close(),
+    load: () => real.load(),
   }
   return { pool, fail: (on) => void (failing = on), calls: () => calls }
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { threadId as mainThreadId } from 'node:worker_threads'
-import { ComputeTimeoutError, createEnergyPool } from '../../src/energy/pool.js'
+import { ComputeCancelledError, ComputeTimeoutError, PoolBusyError, createEnergyPool } from '../../src/energy/pool.js'
 import { createPopulation, gradient } from '../../src/energy/model.js'
 
 const NOW = 1_700_000_000_000
@@ -31,6 +31,7 @@ t.test('a computation past its deadline is abandoned; the pool works afterwards'
   )
   t.ok(error instanceof ComputeTimeoutError)
   t.equal((error as { code?: unknown }).code, 'E_COMPUTE_TIMEOUT')
+  t.equal((error as ComputeTimeoutError).queued, false, 'it ran: a timeout of the computation itself')
   t.ok(performance.now() - started < 2_000, 'rejected at the deadline, not when the work finished')
   const after = await pool.compute('monitor', NOW)
   t.not(after.threadId, warm.threadId, 'the timed-out worker was terminated and replaced')
@@ -44,4 +45,47 @@ t.test('close() ends the workers', async (t) => {
   await pool.close()
   t.ok(performance.now() - started < 2_000, 'closed promptly')
   await t.rejects(pool.compute('monitor', NOW), { code: 'E_POOL_CLOSED' }, 'no computation after close')
+})
+
+t.test('past threads + maxQueue computations in hand, compute() refuses at once', async (t) => {
+  const pool = createEnergyPool({ agents: 64, seed: 1, threads: 1, timeoutMs: 30_000, maxQueue: 2 })
+  t.teardown(() => pool.close())
+  const accepted = [pool.compute('monitor', NOW), pool.compute('gradient', NOW), pool.compute('calibrate', NOW)]
+  const refused = await pool.compute('monitor', NOW).then(() => undefined, (e: unknown) => e)
+  t.ok(refused instanceof PoolBusyError, 'the fourth is refused: one worker, two waiting')
+  t.equal((refused as PoolBusyError).code, 'E_POOL_BUSY')
+  t.ok((refused as PoolBusyError).retryAfterMs > 0, 'with a guess at when to come back')
+  t.match(pool.load(), { queued: 3, running: 0, refused: 1 }, 'nothing started yet: the worker is still booting')
+  await Promise.all(accepted)
+  t.match(pool.load(), { queued: 0, running: 0, started: 3, refused: 1 })
+  await pool.compute('monitor', NOW)
+  t.equal(pool.load().started, 4, 'room again once the queue drained')
+})
+
+t.test('a queued computation nobody waits for is dropped, never run', async (t) => {
+  const pool = createEnergyPool({ agents: 64, seed: 1, threads: 1, timeoutMs: 30_000 })
+  t.teardown(() => pool.close())
+  const first = pool.compute('gradient', NOW)
+  const gone = new AbortController()
+  const second = pool.compute('monitor', NOW, { signal: gone.signal })
+  gone.abort()
+  const error = await second.then(() => undefined, (e: unknown) => e)
+  t.ok(error instanceof ComputeCancelledError)
+  t.equal((error as ComputeCancelledError).code, 'E_COMPUTE_CANCELLED')
+  await first
+  t.match(pool.load(), { started: 1, cancelled: 1, queued: 0 }, 'the worker only ever took the first')
+  const already = new AbortController()
+  already.abort()
+  await t.rejects(pool.compute('monitor', NOW, { signal: already.signal }), { code: 'E_COMPUTE_CANCELLED' }, 'never queued when already abandoned')
+  t.equal(pool.load().started, 1)
+})
+
+t.test('a computation still waiting for a worker at its deadline is marked queued', async (t) => {
+  const pool = createEnergyPool({ agents: 64, seed: 1, threads: 1, timeoutMs: 30_000 })
+  t.teardown(() => pool.close())
+  // A new pool's worker takes far longer than 1 ms to start.
+  const error = await pool.compute('monitor', NOW, { timeoutMs: 1 }).then(() => undefined, (e: unknown) => e)
+  t.ok(error instanceof ComputeTimeoutError)
+  t.equal((error as ComputeTimeoutError).queued, true)
+  t.match((error as Error).message, /waiting for a worker/)
 })

@@ -72,7 +72,7 @@ t.test('with Redis: Redis announced, keys as in the seed, admin, secrets kept ou
   t.teardown(() => client.quit())
   await client.flushdb().catch(() => {}) // a shared TEST_REDIS_URL may hold older buckets
   const password = 'pw-' + Math.random().toString(36).slice(2)
-  const token = 'tk-' + Math.random().toString(36).slice(2)
+  const token = 'tk-' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2)
   const url = new URL(redis.url)
   url.password = password // this server asks for none: ioredis warns and goes on, but it must never be logged
   const server = spawnServer(t, { ...SMALL, REDIS_URL: url.href, ADMIN_TOKEN: token, LOG_LEVEL: 'debug' })
@@ -157,6 +157,7 @@ const REFUSED: Array<[string, Record<string, string>]> = [
   ['REDIS_PORT', { REDIS_PORT: '99999' }],
   ['REDIS_PORT', { REDIS_HOST: '127.0.0.1', REDIS_PORT: '99999' }],
   ['ENERGY_AGENTS', { ENERGY_AGENTS: 'lots' }],
+  ['ADMIN_TOKEN', { ADMIN_TOKEN: 'a' }],
 ]
 
 t.test('bad configuration: exit 1 with one line naming the variable', async (t) => {
