@@ -44,14 +44,23 @@ export class CacheStats {
 }
 
 export interface CacheHealth {
+  /** 'degraded' while the fallback serves, or while the store refuses writes. */
   status: 'ok' | 'degraded'
+  /** Why status is 'degraded' (code and message of the store's error), null when ok. */
+  reason: string | null
   backend: string
+  /** True while the fallback serves (circuit not closed). */
   degraded: boolean
   /** Which store answers now: the primary, or the fallback while the circuit is not closed. */
   serving: 'primary' | 'fallback'
   circuit: CircuitState
   readOnly: boolean
+  /** Writes refused by the store (out of memory): answers are kept in local memory meanwhile. */
+  writesRefused: boolean
+  /** The primary's role; while the circuit is open, the last one seen. */
   role: string | undefined
+  /** When the primary last answered (ISO 8601), null before it ever did. */
+  role_seen_at: string | null
   keys_count: number | null
   memory_usage: { used: number; max: number; policy: string } | null
   hits: number
@@ -68,14 +77,20 @@ export async function readHealth(store: ResilientStore, stats: CacheStats, prefi
   const info = await store.info()
   let keys: number | null = info?.keys ?? null
   if (active?.countPrefix) keys = await active.countPrefix(prefix).catch(() => keys)
+  const refused = store.writesRefused
+  const problem = store.degraded ? store.lastError : refused
+  const seen = store.lastSeen
   return {
-    status: store.degraded ? 'degraded' : 'ok',
+    status: problem || store.degraded ? 'degraded' : 'ok',
+    reason: problem ? `${problem.code}: ${problem.message}` : null,
     backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
     degraded: store.degraded,
     serving: store.degraded ? 'fallback' : 'primary',
     circuit: store.state,
     readOnly: primary.readOnly === true,
-    role: info?.role,
+    writesRefused: refused !== undefined,
+    role: store.degraded ? seen?.role : (info?.role ?? seen?.role),
+    role_seen_at: seen ? new Date(seen.at).toISOString() : null,
     keys_count: keys,
     memory_usage: info?.memory ?? null,
     hits: stats.hits,
