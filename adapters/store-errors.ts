@@ -69,7 +69,9 @@ export function asStoreError(error: unknown, operation: string): CacheError {
  */
 export function describeStoreError(error: unknown): { code: string; message: string; cause?: { name: string; code?: string; message: string } } {
   const wrapped = asStoreError(error, 'operation')
-  const cause = wrapped.cause
+  let cause = wrapped.cause
+  // The root cause: a CacheError may wrap the client's own (already classified) error.
+  while (cause instanceof CacheError && cause.cause !== undefined) cause = cause.cause
   const summary: ReturnType<typeof describeStoreError> = { code: wrapped.code, message: wrapped.message }
   if (cause instanceof Error) {
     const code = (cause as { code?: unknown }).code
