@@ -3,6 +3,7 @@ import type { KeyvStoreAdapter } from 'keyv'
 import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
 import { asStoreError, describeStoreError, storeErrorCode } from '../../adapters/store-errors.js'
 import { CacheError } from './errors.js'
+import { RefusedWrites } from './refused-writes.js'
 
 /** Invalidations remembered while the primary is down; past this, the oldest are dropped. */
 const MAX_MISSED_INVALIDATIONS = 1000
@@ -49,8 +50,8 @@ export class ResilientStore extends EventEmitter {
   #missed = new Map<string, (store: CacheStore) => Promise<unknown>>()
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
-  /** Set while the primary answers reads but refuses writes (out of memory): answers are kept locally. */
-  #writesRefused: CacheError | undefined
+  /** Whether the primary answers reads but refuses writes (out of memory): answers are then kept locally. */
+  #writes: RefusedWrites
   #lastOkAt = 0
   #lastRole: string | undefined
   /** Code of the last probe failure logged, so a probe refused every second logs once per reason. */
@@ -63,6 +64,7 @@ export class ResilientStore extends EventEmitter {
     this.#options = options
     const within = (primary as CacheStore).settlesWithinMs
     this.#selfTimed = typeof within === 'number' && within <= options.operationTimeout
+    this.#writes = new RefusedWrites(() => this.#writeProbe(), options.probeInterval, options.logger, (state) => this.emit('writes', state))
     // An adapter with no 'error' listener would crash the process on emit.
     primary.on?.('error', () => {})
   }
@@ -81,7 +83,7 @@ export class ResilientStore extends EventEmitter {
 
   /** Why the primary refuses writes while it still serves reads (out of memory), or undefined. */
   get writesRefused(): CacheError | undefined {
-    return this.#writesRefused
+    return this.#writes.error
   }
 
   /** The primary's role and when it last answered; undefined before it ever did. */
@@ -119,14 +121,14 @@ export class ResilientStore extends EventEmitter {
       },
       () => false,
     )
-    if (accepted && this.#writesRefused) this.#writesResumed()
+    if (accepted) this.#writes.accepted()
     if (stored || !this.#keepsLocal()) return stored
     return settle(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
   }
 
   /** True while the primary serves reads but skips or refuses writes, and a fallback can keep local copies. */
   #keepsLocal(): boolean {
-    return this.#state === 'closed' && this.fallback !== undefined && (this.primary.readOnly === true || this.#writesRefused !== undefined)
+    return this.#state === 'closed' && this.fallback !== undefined && (this.primary.readOnly === true || this.#writes.error !== undefined)
   }
 
   async #fillFromFallback(keys: string[], values: unknown[]): Promise<unknown[]> {
@@ -218,6 +220,7 @@ export class ResilientStore extends EventEmitter {
   close(): void {
     if (this.#probe) clearTimeout(this.#probe)
     this.#probe = undefined
+    this.#writes.close()
   }
 
   /**
@@ -250,7 +253,7 @@ export class ResilientStore extends EventEmitter {
     this.#lastError = this.#explain(asStoreError(error, operation))
     this.emit('store-error', this.#lastError)
     // A store out of memory still answers: refused writes go to the fallback, the circuit stays closed.
-    if (this.#lastError.code === 'E_STORE_OOM') return this.#writesFailing(this.#lastError)
+    if (this.#lastError.code === 'E_STORE_OOM') return this.#writes.refused(this.#lastError)
     this.#failures++
     if (this.#state === 'closed' && this.#failures >= this.#options.failureThreshold) this.#open()
   }
@@ -267,20 +270,10 @@ export class ResilientStore extends EventEmitter {
     return new CacheError(code, `${error.message} (${reason.message})`, { cause: reason })
   }
 
-  #writesFailing(error: CacheError): void {
-    if (this.#writesRefused) return
-    this.#writesRefused = error
-    this.#options.logger.warn(
-      { event: 'cache_store_writes_refused', ...describeStoreError(error) },
-      'Cache store refuses writes: answers are kept in local memory until it accepts them again',
-    )
-    this.emit('writes', 'refused')
-  }
-
-  #writesResumed(): void {
-    this.#writesRefused = undefined
-    this.#options.logger.info?.({ event: 'cache_store_writes_resumed' }, 'Cache store accepts writes again')
-    this.emit('writes', 'accepted')
+  /** A short-lived write inside the namespace: true once the primary takes writes again. */
+  async #writeProbe(): Promise<boolean> {
+    if (this.#state !== 'closed') return false
+    return (await this.#bounded(this.primary.set(this.#probeKey(), '1', 1000), 'probe')) !== false
   }
 
   #open(): void {
@@ -324,7 +317,12 @@ export class ResilientStore extends EventEmitter {
   #probeOnce(): Promise<unknown> {
     const { primary } = this
     if (typeof primary.ping === 'function') return primary.ping()
-    return primary.get(`${this.#options.namespace ?? 'cache'}:!probe`)
+    return primary.get(this.#probeKey())
+  }
+
+  /** Every cache key has `:<bucket>` after its route segment, so no entry is named like this. */
+  #probeKey(): string {
+    return `${this.#options.namespace ?? 'cache'}:!probe`
   }
 
   /** Once per distinct reason: a probe refused every second must not flood the log. */

@@ -39,9 +39,11 @@ t.test('writes refused with OOM: answers kept locally, one warning each way, hea
   t.match(health.reason, /^E_STORE_OOM: /)
 
   await redisCall(server.host, server.port, ['CONFIG', 'SET', 'maxmemory', '0'])
+  // Only hits from here: the cache's own test write must notice that Redis takes writes again.
+  t.ok(await eventually(() => events(logger.lines, 'cache_store_writes_resumed').length > 0), 'noticed without any request')
+  t.equal(events(logger.lines, 'cache_store_writes_resumed').length, 1, 'one line when writes recover')
   await h.get('/data?after=1')
   t.ok(await eventually(async () => (await store.countPrefix(`${h.namespace}:`)) > 0), 'writes reach Redis again')
-  t.equal(events(logger.lines, 'cache_store_writes_resumed').length, 1, 'one line when writes recover')
   const after = await h.cache.health()
   t.equal(after.status, 'ok')
   t.equal(after.reason, null)

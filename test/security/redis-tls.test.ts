@@ -73,7 +73,7 @@ if ((await detectRedisBackend({ ignoreUrl: true })) !== 'binary') {
     t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_CA: '/nonexistent/ca.pem' }), { code: 'E_CONFIG', variable: 'REDIS_TLS_CA' })
     t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_CERT: certs.clientCert }), { code: 'E_CONFIG', variable: 'REDIS_TLS_KEY' })
     t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS: 'false', REDIS_TLS_CA: certs.ca }), { code: 'E_CONFIG', variable: 'REDIS_TLS' })
-    t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_CA: `${certs.dir}/test-ca.ext-missing` }), { variable: 'REDIS_TLS_CA' })
+    t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_CA: `${certs.dir}/test-ca.ext-missing` }), { code: 'E_CONFIG', variable: 'REDIS_TLS_CA' })
     t.equal(describeTarget(redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS: 'true' })), 'rediss://h:6379', 'REDIS_TLS=true is named rediss://')
   })
 }
