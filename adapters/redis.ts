@@ -28,9 +28,14 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   namespace?: string | undefined
   readonly client: Redis | Cluster
   readonly cluster: boolean
-  /** Each command settles within operationTimeout on its own (command timeout, no offline queue). */
-  get settlesWithinMs(): number {
-    return this.opts.operationTimeout
+  /**
+   * Standalone and Sentinel: each command settles within operationTimeout on its own (command
+   * timeout, no offline queue). Not on a Cluster: after a master dies, ioredis retries a command
+   * on a closed connection with slot refreshes for a second or more (issue 19), so the cache
+   * must arm its own timer there.
+   */
+  get settlesWithinMs(): number | undefined {
+    return this.cluster ? undefined : this.opts.operationTimeout
   }
   #forcedReadOnly: boolean
   #role: Role = 'master'
