@@ -1,3 +1,4 @@
+import type { CacheError } from './errors.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
 
 /** What a response got from the cache; also the X-Cache header value. */
@@ -78,8 +79,10 @@ export async function readHealth(store: ResilientStore, stats: CacheStats, prefi
   let keys: number | null = info?.keys ?? null
   if (active?.countPrefix) keys = await active.countPrefix(prefix).catch(() => keys)
   const refused = store.writesRefused
-  const problem = store.degraded ? store.lastError : refused
   const seen = store.lastSeen
+  // Never answered yet: the client's own error (a refused password, a certificate) already says why.
+  const unreachable = seen === undefined ? (primary.lastError as CacheError | undefined) : undefined
+  const problem = store.degraded ? store.lastError : (refused ?? unreachable)
   return {
     status: problem || store.degraded ? 'degraded' : 'ok',
     reason: problem ? `${problem.code}: ${problem.message}` : null,

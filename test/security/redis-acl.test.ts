@@ -105,6 +105,7 @@ t.test('a wrong password: E_STORE_AUTH with its cause, and the password nowhere'
   t.equal(await store.ready(), false, 'never ready')
   t.equal(store.lastError?.code, 'E_STORE_AUTH', 'the client says why')
   const h = await harness(t, { kind: 'memory', logger, cache: { store, namespace, failureThreshold: 1, probeInterval: 100 } })
+  t.match(await h.cache.health(), { status: 'degraded', reason: /^E_STORE_AUTH: / }, 'health says why before any request')
   const reply = await h.get('/data')
   t.equal(reply.status, 200, 'the request is served from the fallback')
   t.ok(await eventually(() => events(logger.lines, 'cache_store_down').length === 1))
