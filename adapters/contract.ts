@@ -30,6 +30,13 @@ export interface StoreExtras {
   readonly settlesWithinMs?: number
   /** True while writes are skipped (read-only replica, forced or detected). */
   readonly readOnly?: boolean
+  /**
+   * Asks the backend whether it answers, touching no key (PING on Redis), so
+   * a user whose ACL allows only the cache's keys can still be probed.
+   */
+  ping?(): Promise<unknown>
+  /** The last error the client reported on its own (refused password, certificate), kept for logs. */
+  readonly lastError?: unknown
 }
 
 export interface StoreInfo {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { LRUCache } from 'lru-cache'
 import type { StoreExtras, StoreInfo } from './contract.js'
-import { positiveInt } from '../src/cache/options.js'
+import { positiveInt } from './checks.js'
 
 export interface MemoryStoreOptions {
   /** Byte budget for keys plus values; least recently used entries go first. Default 64 MiB. */

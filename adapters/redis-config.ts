@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import { envBool, envHostList, envInt, envPort, envString, envUrl, type Env, type HostPort } from '../src/cache/env.js'
-import { ConfigError } from '../src/cache/errors.js'
+import { envBool, envHostList, envInt, envPort, envString, envUrl, redactUrl, type Env, type HostPort } from './env.js'
+import { ConfigError, OptionError } from './errors.js'
 import type { Logger } from './contract.js'
 
 export interface RedisStoreOptions {
@@ -42,9 +43,10 @@ export function redisConfigured(env: Env = process.env): boolean {
 }
 
 /**
- * Reads REDIS_URL, or REDIS_HOST/PORT/DB/USERNAME/PASSWORD, REDIS_TLS,
- * REDIS_READONLY, REDIS_SENTINELS with REDIS_SENTINEL_NAME, REDIS_CLUSTER_NODES
- * and REDIS_TIMEOUT_MS. Throws ConfigError naming the first malformed variable.
+ * Reads REDIS_URL, or REDIS_HOST/PORT/DB/USERNAME/PASSWORD, REDIS_TLS with
+ * REDIS_TLS_CA/CERT/KEY, REDIS_READONLY, REDIS_SENTINELS with REDIS_SENTINEL_NAME,
+ * REDIS_CLUSTER_NODES and REDIS_TIMEOUT_MS. Throws ConfigError naming the first
+ * malformed variable.
  */
 export function redisOptionsFromEnv(env: Env = process.env): RedisStoreOptions {
   const options: RedisStoreOptions = {}
@@ -56,7 +58,7 @@ export function redisOptionsFromEnv(env: Env = process.env): RedisStoreOptions {
   assign(options, 'db', envInt(env, 'REDIS_DB', 0, 2 ** 31 - 1))
   assign(options, 'username', envString(env, 'REDIS_USERNAME'))
   assign(options, 'password', envString(env, 'REDIS_PASSWORD'))
-  assign(options, 'tls', envBool(env, 'REDIS_TLS'))
+  assign(options, 'tls', tlsFromEnv(env))
   assign(options, 'readOnly', envBool(env, 'REDIS_READONLY'))
   assign(options, 'operationTimeout', envInt(env, 'REDIS_TIMEOUT_MS', 1, 60_000))
   const sentinels = envHostList(env, 'REDIS_SENTINELS')
@@ -68,6 +70,51 @@ export function redisOptionsFromEnv(env: Env = process.env): RedisStoreOptions {
   }
   assign(options, 'clusterNodes', envHostList(env, 'REDIS_CLUSTER_NODES'))
   return options
+}
+
+const TLS_FILES = { ca: 'REDIS_TLS_CA', cert: 'REDIS_TLS_CERT', key: 'REDIS_TLS_KEY' } as const
+
+/**
+ * REDIS_TLS=true for the system's CAs; REDIS_TLS_CA (a PEM file of CAs to
+ * trust instead) and REDIS_TLS_CERT with REDIS_TLS_KEY (a client certificate,
+ * for servers with tls-auth-clients) imply it. Files are read once, here.
+ */
+function tlsFromEnv(env: Env): boolean | ConnectionOptions | undefined {
+  const on = envBool(env, 'REDIS_TLS')
+  const files: ConnectionOptions = {}
+  for (const [field, name] of Object.entries(TLS_FILES)) {
+    const path = envString(env, name)
+    if (path !== undefined) files[field as keyof typeof TLS_FILES] = readPem(name, path)
+  }
+  const given = Object.entries(TLS_FILES).filter(([field]) => field in files).map(([, name]) => name)
+  if (given.length === 0) return on
+  if (on === false) throw new ConfigError('REDIS_TLS', `true or unset when ${given.join(', ')} is set`, 'false')
+  if ((files.cert === undefined) !== (files.key === undefined)) {
+    const missing = files.cert === undefined ? 'REDIS_TLS_CERT' : 'REDIS_TLS_KEY'
+    throw new ConfigError(missing, `set together with ${missing === 'REDIS_TLS_CERT' ? 'REDIS_TLS_KEY' : 'REDIS_TLS_CERT'} (a client certificate and its key)`, '')
+  }
+  return files
+}
+
+function readPem(name: string, path: string): Buffer {
+  let pem: Buffer
+  try {
+    pem = readFileSync(path)
+  } catch (error) {
+    throw new ConfigError(name, `a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, path)
+  }
+  if (!pem.includes('-----BEGIN ')) throw new ConfigError(name, 'a PEM file (-----BEGIN ...)', path)
+  return pem
+}
+
+/** The URL option parsed, or an OptionError whose message shows it with every credential hidden. */
+function parseUrl(url: string): URL {
+  try {
+    return new URL(url)
+  } catch {
+    // Node's own error keeps the whole input (password included) in its `input` field: never let it out.
+    throw new OptionError('RedisStore.url', 'a valid redis:// or rediss:// URL', redactUrl(url))
+  }
 }
 
 function assign<K extends keyof RedisStoreOptions>(
@@ -106,7 +153,7 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
     return new Redis({ ...common, sentinels: options.sentinels, name: options.sentinelName ?? 'mymaster', db: options.db ?? 0 })
   }
   if (options.url) {
-    const url = new URL(options.url)
+    const url = parseUrl(options.url)
     const secure = url.protocol === 'rediss:' ? { tls: tls ?? {} } : {}
     return new Redis(options.url, { ...common, ...secure, ...(options.db !== undefined && { db: options.db }) })
   }
@@ -117,13 +164,18 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
 export function describeTarget(options: RedisStoreOptions): string {
   // A client handed in carries its own address; the other options were not used to build it.
   if (options.client instanceof Cluster) return 'redis-cluster://'
-  if (options.client) return `redis://${options.client.options.host}:${options.client.options.port}`
+  if (options.client) {
+    const { host, port, tls } = options.client.options
+    return `${tls ? 'rediss' : 'redis'}://${host}:${port}`
+  }
   if (options.clusterNodes) return `redis-cluster://${options.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',')}`
   if (options.sentinels) return `redis-sentinel://${options.sentinelName ?? 'mymaster'}`
+  // TLS options on a redis:// URL or host/port turn TLS on as rediss:// does: say so.
+  const tls = options.tls !== undefined && options.tls !== false
   if (options.url) {
     // URL#origin is "null" for redis: and rediss: (not special schemes); host never holds credentials.
-    const url = new URL(options.url)
-    return `${url.protocol}//${url.host}`
+    const url = parseUrl(options.url)
+    return `${tls ? 'rediss:' : url.protocol}//${url.host}`
   }
-  return `redis://${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`
+  return `${tls ? 'rediss' : 'redis'}://${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`
 }

@@ -5,12 +5,17 @@ import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type StoreExtras, type StoreInfo } from './contract.js'
 import { RELEASE_LOCK, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
-import { nonNegative, positive } from '../src/cache/options.js'
-import type { Env } from '../src/cache/env.js'
+import { nonNegative, positive } from './checks.js'
+import { asStoreError } from './store-errors.js'
+import type { CacheError } from './errors.js'
+import type { Env } from './env.js'
 
 export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 
 type Role = 'master' | 'replica' | 'cluster'
+
+/** While writes are skipped as a replica, a skipped write asks for the role again at most this often. */
+const REPLICA_RECHECK_MS = 1000
 
 /**
  * Keyv storage adapter on ioredis. It fails fast (per-command timeout, no
@@ -23,9 +28,14 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   namespace?: string | undefined
   readonly client: Redis | Cluster
   readonly cluster: boolean
-  /** Each command settles within operationTimeout on its own (command timeout, no offline queue). */
-  get settlesWithinMs(): number {
-    return this.opts.operationTimeout
+  /**
+   * Standalone and Sentinel: each command settles within operationTimeout on its own (command
+   * timeout, no offline queue). Not on a Cluster: after a master dies, ioredis retries a command
+   * on a closed connection with slot refreshes for a second or more (issue 19), so the cache
+   * must arm its own timer there.
+   */
+  get settlesWithinMs(): number | undefined {
+    return this.cluster ? undefined : this.opts.operationTimeout
   }
   #forcedReadOnly: boolean
   #role: Role = 'master'
@@ -36,6 +46,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   #roleTimer: NodeJS.Timeout | undefined
   #scanCount: number
   #logger: Logger
+  #lastError: CacheError | undefined
+  #roleCheckedAt = 0
 
   constructor(options: RedisStoreOptions = {}) {
     super()
@@ -49,9 +61,13 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     this.cluster = this.client instanceof Cluster
     if (this.cluster) this.#role = 'cluster'
     this.opts = { dialect: 'redis', url: describeTarget(options), operationTimeout }
-    this.client.on('error', (error: unknown) => this.#emitError(error))
+    this.client.on('error', (error: unknown) => {
+      this.#lastError = asStoreError(error, 'connection')
+      this.#emitError(error)
+    })
     const onReady = (): void => {
       this.#everReady = true
+      this.#lastError = undefined
       this.#settling = this.cluster ? this.#connectMasters() : this.checkRole()
     }
     this.client.on('ready', onReady)
@@ -84,6 +100,17 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   get role(): Role {
     return this.#role
+  }
+
+  /** The client's last error of its own (refused password, certificate, refused connection), classified; cleared once ready. */
+  get lastError(): CacheError | undefined {
+    return this.#lastError
+  }
+
+  /** PING: needs no key, so it works for an ACL user restricted to the cache's keys. */
+  async ping(): Promise<void> {
+    if (!this.#everReady) await this.#connecting()
+    await this.client.ping()
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -257,6 +284,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
    */
   async checkRole(): Promise<Role> {
     if (this.cluster) return this.#role
+    this.#roleCheckedAt = Date.now()
     try {
       const fields = parseInfo(await (this.client as Redis).info('replication'))
       const role = fields.get('role')
@@ -281,10 +309,15 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     const wasReadOnly = this.readOnly
     this.#role = role
     if (!wasReadOnly && this.readOnly) this.#warnedReadOnly = false
+    if (wasReadOnly && !this.readOnly) {
+      this.#logger.info?.({ event: 'redis_writes_resumed', role }, 'Redis accepts writes again (now a primary)')
+    }
     this.emit('role', role)
   }
 
   #skipWrite(): boolean {
+    // A promoted replica is noticed at the next write after a second, not at the next periodic check.
+    if (this.#role === 'replica' && Date.now() - this.#roleCheckedAt >= REPLICA_RECHECK_MS) void this.checkRole()
     if (!this.#warnedReadOnly) {
       this.#warnedReadOnly = true
       this.#logger.warn({ event: 'redis_read_only', role: this.#role }, 'Redis set skipped (read-only)')

@@ -1,4 +1,5 @@
 import type { CacheStore, StoreInfo } from '../../adapters/contract.js'
+import type { CacheError } from './errors.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
 
 /** What a response got from the cache; also the X-Cache header value. */
@@ -45,14 +46,23 @@ export class CacheStats {
 }
 
 export interface CacheHealth {
+  /** 'degraded' while the fallback serves, or while the store refuses writes. */
   status: 'ok' | 'degraded'
+  /** Why status is 'degraded' (code and message of the store's error), null when ok. */
+  reason: string | null
   backend: string
+  /** True while the fallback serves (circuit not closed). */
   degraded: boolean
   /** Which store answers now: the primary, or the fallback while the circuit is not closed. */
   serving: 'primary' | 'fallback'
   circuit: CircuitState
   readOnly: boolean
+  /** Writes refused by the store (out of memory): answers are kept in local memory meanwhile. */
+  writesRefused: boolean
+  /** The primary's role; while the circuit is open, the last one seen. */
   role: string | undefined
+  /** When the primary last answered (ISO 8601), null before it ever did. */
+  role_seen_at: string | null
   keys_count: number | null
   /** True when counting ran out of its time budget: keys_count is then null (too many keys to count on each check). */
   keys_count_partial: boolean
@@ -98,15 +108,24 @@ export class HealthReader {
 
   async read(): Promise<CacheHealth> {
     const { store, stats } = this
+    const { primary } = store
     const { info, keys, partial } = await this.#snapshot()
+    const refused = store.writesRefused
+    const seen = store.lastSeen
+    // Never answered yet: the client's own error (a refused password, a certificate) already says why.
+    const unreachable = seen === undefined ? (primary.lastError as CacheError | undefined) : undefined
+    const problem = store.degraded ? store.lastError : (refused ?? unreachable)
     return {
-      status: store.degraded ? 'degraded' : 'ok',
-      backend: String((store.primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
+      status: problem || store.degraded ? 'degraded' : 'ok',
+      reason: problem ? `${problem.code}: ${problem.message}` : null,
+      backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
       degraded: store.degraded,
       serving: store.degraded ? 'fallback' : 'primary',
       circuit: store.state,
-      readOnly: store.primary.readOnly === true,
-      role: info?.role,
+      readOnly: primary.readOnly === true,
+      writesRefused: refused !== undefined,
+      role: store.degraded ? seen?.role : (info?.role ?? seen?.role),
+      role_seen_at: seen ? new Date(seen.at).toISOString() : null,
       keys_count: keys,
       keys_count_partial: partial,
       memory_usage: info?.memory ?? null,

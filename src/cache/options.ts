@@ -1,7 +1,11 @@
 import type { KeyvStoreAdapter } from 'keyv'
 import type { Logger } from '../../adapters/contract.js'
+import { nonNegative, positive, positiveInt } from '../../adapters/checks.js'
 import { OptionError } from './errors.js'
 import { validateNamespace } from './keys.js'
+
+/** The checks live with the adapters, which use them too; re-exported for existing imports. */
+export { nonNegative, positive, positiveInt }
 
 /** Options of createResponseCache(). */
 export interface CacheOptions {
@@ -144,22 +148,6 @@ function resolveStatuses(statuses: RouteOptions['statuses']): ReadonlySet<number
     throw new OptionError('route.statuses', 'an array of statuses from 200 to 499', statuses)
   }
   return new Set(statuses)
-}
-
-/** Option checks shared by the cache and the adapters: each names the option it refuses. */
-export function positive(value: unknown, option: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new OptionError(option, 'a positive number', value)
-  return value
-}
-
-export function nonNegative(value: unknown, option: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new OptionError(option, 'a number >= 0', value)
-  return value
-}
-
-export function positiveInt(value: unknown, option: string): number {
-  if (!Number.isInteger(value) || (value as number) <= 0) throw new OptionError(option, 'a positive integer', value)
-  return value as number
 }
 
 function optionalBool(value: unknown, option: string): boolean | undefined {

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events'
 import type { KeyvStoreAdapter } from 'keyv'
 import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
+import { asStoreError, describeStoreError, storeErrorCode } from '../../adapters/store-errors.js'
 import { CacheError } from './errors.js'
+import { RefusedWrites } from './refused-writes.js'
 
 /** Invalidations remembered while the primary is down; past this, the oldest are dropped. */
 const MAX_MISSED_INVALIDATIONS = 1000
@@ -15,6 +17,17 @@ export interface ResilientStoreOptions {
   failureThreshold: number
   probeInterval: number
   logger: Logger
+  /** The cache's namespace: a store without ping() is probed with a key inside it (ACLs may allow no other). */
+  namespace?: string
+  /** Time for "last seen" in health. Default Date.now. */
+  clock?: () => number
+}
+
+/** The primary's role as last seen while it answered, for health while the circuit is open. */
+export interface LastSeen {
+  role: string | undefined
+  /** ms since the epoch of the last operation the primary answered. */
+  at: number
 }
 
 /**
@@ -37,6 +50,12 @@ export class ResilientStore extends EventEmitter {
   #missed = new Map<string, (store: CacheStore) => Promise<unknown>>()
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
+  /** Whether the primary answers reads but refuses writes (out of memory): answers are then kept locally. */
+  #writes: RefusedWrites
+  #lastOkAt = 0
+  #lastRole: string | undefined
+  /** Code of the last probe failure logged, so a probe refused every second logs once per reason. */
+  #probeLogged: string | undefined
 
   constructor(primary: KeyvStoreAdapter, fallback: KeyvStoreAdapter | undefined, options: ResilientStoreOptions) {
     super()
@@ -45,6 +64,7 @@ export class ResilientStore extends EventEmitter {
     this.#options = options
     const within = (primary as CacheStore).settlesWithinMs
     this.#selfTimed = typeof within === 'number' && within <= options.operationTimeout
+    this.#writes = new RefusedWrites(() => this.#writeProbe(), options.probeInterval, options.logger, (state) => this.emit('writes', state))
     // An adapter with no 'error' listener would crash the process on emit.
     primary.on?.('error', () => {})
   }
@@ -61,6 +81,16 @@ export class ResilientStore extends EventEmitter {
     return this.#lastError
   }
 
+  /** Why the primary refuses writes while it still serves reads (out of memory), or undefined. */
+  get writesRefused(): CacheError | undefined {
+    return this.#writes.error
+  }
+
+  /** The primary's role and when it last answered; undefined before it ever did. */
+  get lastSeen(): LastSeen | undefined {
+    return this.#lastOkAt === 0 ? undefined : { role: this.#lastRole ?? (this.primary as { role?: string }).role, at: this.#lastOkAt }
+  }
+
   /** The store serving now: the primary, or the fallback while the circuit is not closed. */
   get active(): CacheStore | undefined {
     return this.#state === 'closed' ? this.primary : this.fallback
@@ -68,7 +98,7 @@ export class ResilientStore extends EventEmitter {
 
   getMany(keys: string[]): Promise<unknown[]> {
     const values = this.#do('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined))
-    return this.#localOnReplica() ? values.then((found) => this.#fillFromFallback(keys, found)) : values
+    return this.#keepsLocal() ? values.then((found) => this.#fillFromFallback(keys, found)) : values
   }
 
   async get(key: string): Promise<unknown> {
@@ -76,18 +106,29 @@ export class ResilientStore extends EventEmitter {
   }
 
   /**
-   * A read-only primary (a replica) refuses the write; the answer is then kept
-   * in the fallback so this instance does not compute it again each request.
+   * A read-only primary (a replica) skips the write, and one out of memory
+   * refuses it (#do then writes to the fallback); either way the answer is
+   * kept in the fallback so this instance does not compute it again each request.
    */
   async set(key: string, value: unknown, ttl: number): Promise<boolean> {
-    const stored = await this.#do('set', async (store) => (await store.set(key, value, ttl)) !== false, () => false)
-    if (stored || !this.#localOnReplica()) return stored
+    let accepted = false
+    const stored = await this.#do(
+      'set',
+      async (store) => {
+        const ok = (await store.set(key, value, ttl)) !== false
+        if (store === this.primary) accepted = ok
+        return ok
+      },
+      () => false,
+    )
+    if (accepted) this.#writes.accepted()
+    if (stored || !this.#keepsLocal()) return stored
     return settle(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
   }
 
-  /** True while the primary serves reads but skips writes, and a fallback can keep local copies. */
-  #localOnReplica(): boolean {
-    return this.#state === 'closed' && this.primary.readOnly === true && this.fallback !== undefined
+  /** True while the primary serves reads but skips or refuses writes, and a fallback can keep local copies. */
+  #keepsLocal(): boolean {
+    return this.#state === 'closed' && this.fallback !== undefined && (this.primary.readOnly === true || this.#writes.error !== undefined)
   }
 
   async #fillFromFallback(keys: string[], values: unknown[]): Promise<unknown[]> {
@@ -171,12 +212,15 @@ export class ResilientStore extends EventEmitter {
   async info(): Promise<StoreInfo | undefined> {
     const store = this.active
     if (!store?.info) return undefined
-    return settle(withTimeout(store.info(), this.#options.operationTimeout * 5, 'info'), undefined)
+    const info = await settle(withTimeout(store.info(), this.#options.operationTimeout * 5, 'info'), undefined)
+    if (info && store === this.primary) this.#lastRole = info.role
+    return info
   }
 
   close(): void {
     if (this.#probe) clearTimeout(this.#probe)
     this.#probe = undefined
+    this.#writes.close()
   }
 
   /**
@@ -195,6 +239,7 @@ export class ResilientStore extends EventEmitter {
       try {
         const result = await this.#bounded(operation(this.primary), name)
         this.#failures = 0
+        this.#lastOkAt = this.#now()
         return result
       } catch (error) {
         this.#recordFailure(error, name)
@@ -205,16 +250,36 @@ export class ResilientStore extends EventEmitter {
   }
 
   #recordFailure(error: unknown, operation: string): void {
-    this.#lastError = asStoreError(error, operation)
+    this.#lastError = this.#explain(asStoreError(error, operation))
     this.emit('store-error', this.#lastError)
+    // A store out of memory still answers: refused writes go to the fallback, the circuit stays closed.
+    if (this.#lastError.code === 'E_STORE_OOM') return this.#writes.refused(this.#lastError)
     this.#failures++
     if (this.#state === 'closed' && this.#failures >= this.#options.failureThreshold) this.#open()
+  }
+
+  /**
+   * A command that failed only because the connection is down says nothing of
+   * why; the client's own last error (a refused password, a certificate) does.
+   */
+  #explain(error: CacheError): CacheError {
+    if (error.code !== 'E_STORE_CONNECTION' && error.code !== 'E_STORE') return error
+    const reason = this.primary.lastError
+    const code = storeErrorCode(reason)
+    if (code === undefined || code === 'E_STORE_CONNECTION' || !(reason instanceof Error)) return error
+    return new CacheError(code, `${error.message} (${reason.message})`, { cause: reason })
+  }
+
+  /** A short-lived write inside the namespace: true once the primary takes writes again. */
+  async #writeProbe(): Promise<boolean> {
+    if (this.#state !== 'closed') return false
+    return (await this.#bounded(this.primary.set(this.#probeKey(), '1', 1000), 'probe')) !== false
   }
 
   #open(): void {
     this.#setState('open')
     this.#options.logger.warn(
-      { event: 'cache_store_down', code: this.#lastError?.code, error: this.#lastError?.cause ?? this.#lastError },
+      { event: 'cache_store_down', ...describeStoreError(this.#lastError) },
       'Cache store failing: serving from the fallback until it answers again',
     )
     this.#scheduleProbe()
@@ -228,16 +293,51 @@ export class ResilientStore extends EventEmitter {
   async #runProbe(): Promise<void> {
     this.#setState('half-open')
     try {
-      await withTimeout(this.primary.get('__koa-bucket-cache:probe__'), this.#options.operationTimeout, 'probe')
+      await withTimeout(this.#probeOnce(), this.#options.operationTimeout, 'probe')
       if (!(await this.#replayMissed())) throw this.#lastError
       this.#failures = 0
+      this.#probeLogged = undefined
+      this.#lastOkAt = this.#now()
       this.#setState('closed')
       this.#options.logger.info?.({ event: 'cache_store_up' }, 'Cache store answers again: back from the fallback')
     } catch (error) {
-      this.#lastError = asStoreError(error, 'probe')
+      this.#lastError = this.#explain(asStoreError(error, 'probe'))
+      this.emit('store-error', this.#lastError)
+      this.#logProbeFailure(this.#lastError)
       this.#setState('open')
       this.#scheduleProbe()
     }
+  }
+
+  /**
+   * A command that needs no key when the store has one (PING on Redis), else a
+   * read of a key inside the namespace: an ACL that allows only the cache's
+   * keys must not keep the circuit open for ever.
+   */
+  #probeOnce(): Promise<unknown> {
+    const { primary } = this
+    if (typeof primary.ping === 'function') return primary.ping()
+    return primary.get(this.#probeKey())
+  }
+
+  /** Every cache key has `:<bucket>` after its route segment, so no entry is named like this. */
+  #probeKey(): string {
+    return `${this.#options.namespace ?? 'cache'}:!probe`
+  }
+
+  /** Once per distinct reason: a probe refused every second must not flood the log. */
+  #logProbeFailure(error: CacheError): void {
+    const reason = `${error.code}:${(error.cause as { message?: string } | undefined)?.message ?? error.message}`
+    if (reason === this.#probeLogged) return
+    this.#probeLogged = reason
+    this.#options.logger.warn(
+      { event: 'cache_probe_failed', ...describeStoreError(error) },
+      'Cache store probe failed: still serving from the fallback',
+    )
+  }
+
+  #now(): number {
+    return (this.#options.clock ?? Date.now)()
   }
 
   #setState(state: CircuitState): void {
@@ -262,12 +362,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Pro
     )
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-function asStoreError(error: unknown, operation: string): CacheError {
-  if (error instanceof CacheError) return error
-  const message = error instanceof Error ? error.message : String(error)
-  return new CacheError('E_STORE', `cache store ${operation} failed: ${message}`, { cause: error })
 }
 
 async function settle<T>(promise: Promise<T>, otherwise: T): Promise<T> {

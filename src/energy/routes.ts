@@ -201,11 +201,14 @@ function healthHandler(deps: RouteDeps): Middleware {
       // A Redis outage is 'degraded' (answers come from memory), still 200: only "cannot answer" is 503.
       ctx.body = {
         status: h.status,
+        reason: h.reason,
         backend: h.backend,
         degraded: h.degraded,
         circuit: h.circuit,
         readOnly: h.readOnly,
+        writesRefused: h.writesRefused,
         role: h.role ?? null,
+        role_seen_at: h.role_seen_at,
         keys_count: h.keys_count,
         keys_count_partial: h.keys_count_partial,
         memory_usage: h.memory_usage,

@@ -7,12 +7,14 @@ import { realpathSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
+import { format } from 'node:util'
 import Koa, { type Context, type Next } from 'koa'
 import type { Router } from '@koa/router'
 import { pino, type DestinationStream, type Logger } from 'pino'
 import { MemoryStore } from '../../adapters/memory.js'
 import { RedisStore } from '../../adapters/redis.js'
 import { describeTarget } from '../../adapters/redis-config.js'
+import { describeStoreError } from '../../adapters/store-errors.js'
 import { createResponseCache, type ResponseCache } from '../index.js'
 import { ConfigError } from '../cache/errors.js'
 import { createGuard } from './bearer.js'
@@ -182,7 +184,12 @@ async function awaitRedis(store: RedisStore, logger: Logger): Promise<void> {
     const role = await store.checkRole()
     logger.info({ event: 'redis_ready', target, role, readOnly: store.readOnly }, `Redis ready (${role}${store.readOnly ? ', read-only' : ''})`)
   } else {
-    logger.warn({ event: 'redis_unreachable', target }, 'Redis did not answer at start-up: serving from the in-memory fallback until it does')
+    // The client's own last error says why (a refused password, an unknown CA), with its code.
+    const cause = store.lastError ? describeStoreError(store.lastError) : { code: 'E_STORE_TIMEOUT', message: 'no answer within connectTimeout' }
+    logger.warn(
+      { event: 'redis_unreachable', target, ...cause },
+      `Redis did not answer at start-up (${cause.code}: ${cause.message}): serving from the in-memory fallback until it does`,
+    )
   }
 }
 
@@ -199,6 +206,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     return
   }
   const logger = createLogger(config.logLevel)
+  routeConsoleWarnings(logger)
   const energy = createEnergyServer(config, { logger })
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {
@@ -228,6 +236,14 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     await energy.close().catch(() => {})
     process.exit(1)
   }
+}
+
+/**
+ * Libraries that print on their own (ioredis: "[WARN] ... does not require a password") would put
+ * non-JSON lines beside the JSON log: in the service, console.warn goes through the logger.
+ */
+function routeConsoleWarnings(logger: Logger): void {
+  console.warn = (...args: unknown[]) => logger.warn({ event: 'library_warning' }, format(...args))
 }
 
 function isEntryPoint(): boolean {

@@ -1,0 +1,44 @@
+/**
+ * The classification of store failures: from Node's `code` and the Redis reply's code word, never
+ * from the wording of a message when a code exists. (The real-server tests in test/security and
+ * test/reliability prove each code on a live failure.)
+ */
+import { ReplyError } from 'ioredis'
+import t from 'tap'
+import { CacheError } from '../../adapters/errors.js'
+import { asStoreError, describeStoreError, storeErrorCode } from '../../adapters/store-errors.js'
+
+const withCode = (message: string, code: string) => Object.assign(new Error(message), { code })
+
+t.test('codes come from codes', async (t) => {
+  t.equal(storeErrorCode(new ReplyError('WRONGPASS invalid username-password pair or user is disabled.')), 'E_STORE_AUTH')
+  t.equal(storeErrorCode(new ReplyError('NOAUTH Authentication required.')), 'E_STORE_AUTH')
+  t.equal(storeErrorCode(new ReplyError("NOPERM this user has no permissions to run the 'get' command")), 'E_STORE_NOPERM')
+  t.equal(storeErrorCode(new ReplyError("OOM command not allowed when used memory > 'maxmemory'.")), 'E_STORE_OOM')
+  t.equal(storeErrorCode(new ReplyError("READONLY You can't write against a read only replica.")), 'E_STORE_READONLY')
+  t.equal(storeErrorCode(withCode('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN')), 'E_STORE_TLS')
+  t.equal(storeErrorCode(withCode("Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID')), 'E_STORE_TLS')
+  t.equal(storeErrorCode(withCode('connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED')), 'E_STORE_CONNECTION')
+  t.equal(storeErrorCode(new CacheError('E_STORE_TIMEOUT', 'took too long')), 'E_STORE_TIMEOUT')
+})
+
+t.test('message text alone decides nothing, except for the two ioredis errors without a code', async (t) => {
+  t.equal(storeErrorCode(new Error('OOM command not allowed')), undefined, 'not a Redis reply: not an OOM')
+  t.equal(storeErrorCode(withCode('WRONGPASS', 'ECONNRESET')), 'E_STORE_CONNECTION', 'the code wins over the words')
+  t.equal(storeErrorCode(new ReplyError('ERR unknown command')), undefined)
+  t.equal(storeErrorCode(new Error('Command timed out')), 'E_STORE_TIMEOUT')
+  t.equal(storeErrorCode(new Error('Connection is closed.')), 'E_STORE_CONNECTION')
+})
+
+t.test('the original stays as cause, and a log summary carries message and codes only', async (t) => {
+  const original = withCode('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN')
+  const wrapped = asStoreError(original, 'get')
+  t.equal(wrapped.code, 'E_STORE_TLS')
+  t.equal(wrapped.cause, original)
+  const nested = new CacheError('E_STORE_TLS', 'probe failed', { cause: wrapped })
+  t.same(describeStoreError(nested), {
+    code: 'E_STORE_TLS',
+    message: 'probe failed',
+    cause: { name: 'Error', code: 'SELF_SIGNED_CERT_IN_CHAIN', message: 'self-signed certificate in certificate chain' },
+  }, 'the root cause, not the wrapper')
+})
