@@ -25,6 +25,8 @@ export interface KeyvLike {
 
 export interface KeyvVersion {
   name: string
+  /** What this Keyv puts between the namespace and the key when it prefixes for the store. */
+  separator: ':' | '::'
   /** Why this Keyv cannot run here; undefined when it can. */
   skip: string | undefined
   create(options: { store: KeyvStoreAdapter; namespace?: string }): KeyvLike
@@ -38,6 +40,7 @@ const Keyv6 = nodeRunsKeyv6 ? (await import('keyv6')).default : undefined
 
 export const keyv5: KeyvVersion = {
   name: 'Keyv 5',
+  separator: ':',
   skip: undefined,
   create(options) {
     return new Keyv5(options) as unknown as KeyvLike
@@ -46,6 +49,7 @@ export const keyv5: KeyvVersion = {
 
 export const keyv6: KeyvVersion = {
   name: 'Keyv 6',
+  separator: '::',
   skip: Keyv6 ? undefined : `Keyv 6 needs Node >= 22.19; this is Node ${process.versions.node}`,
   create(options) {
     if (!Keyv6) throw new Error(keyv6.skip)

@@ -24,8 +24,18 @@ type Group = (t: Test, target: StoreTarget, keyv?: KeyvVersion) => void
 
 const key = (label = 'k'): string => `conf-${label}-${randomUUID()}`
 
-async function fresh(t: Test, target: StoreTarget): Promise<KeyvStoreAdapter> {
+/**
+ * A new store, connected when it says how to wait for that (RedisStore.ready()): the groups test
+ * what a store does once up, and a first command on a busy machine can outrun the connection.
+ */
+async function made(target: StoreTarget): Promise<KeyvStoreAdapter> {
   const store = await target.make()
+  await (store as { ready?: () => Promise<unknown> }).ready?.()
+  return store
+}
+
+async function fresh(t: Test, target: StoreTarget): Promise<KeyvStoreAdapter> {
+  const store = await made(target)
   t.teardown(() => store.disconnect?.())
   return store
 }
@@ -36,7 +46,7 @@ async function freshKeyv(
   version: KeyvVersion,
   namespace = `ns${randomUUID().slice(0, 8)}`,
 ): Promise<KeyvLike> {
-  const keyv = version.create({ store: await target.make(), namespace })
+  const keyv = version.create({ store: await made(target), namespace })
   t.teardown(() => keyv.disconnect())
   return keyv
 }
@@ -199,7 +209,7 @@ export const clear: Group = (t, target) => {
 
 export const disconnect: Group = (t, target, version = keyv5) => {
   t.test('disconnect: resolves, and is safe to call through Keyv', async (t) => {
-    const keyv = version.create({ store: await target.make() })
+    const keyv = version.create({ store: await made(target) })
     await keyv.set('x', 'y')
     await t.resolves(keyv.disconnect())
   })
@@ -219,14 +229,20 @@ export const errors: Group = (t, target, version = keyv5) => {
 
 export const keyvKeys: Group = (t, target, version = keyv5) => {
   t.test('keyv keys: what Keyv writes stays in its namespace, and its clear() takes only that', async (t) => {
-    const store = await target.make()
-    const keyv = version.create({ store, namespace: `kk${randomUUID().slice(0, 8)}` })
+    const store = await made(target)
+    const ns = `kk${randomUUID().slice(0, 8)}`
+    const keyv = version.create({ store, namespace: ns })
     t.teardown(() => keyv.disconnect())
     const outside = key('outside')
     await store.set(outside, 'stays')
     await keyv.set('m1', 1)
     t.equal(await keyv.get('m1'), 1)
     t.equal(await store.get('m1'), undefined, 'not stored under the bare key')
+    if (store.iterator) {
+      const stored: unknown[] = []
+      for await (const [k] of store.iterator(ns)) stored.push(k)
+      t.same(stored, [`${ns}${version.separator}m1`], 'prefixed once, by Keyv')
+    }
     await keyv.clear()
     t.equal(await keyv.get('m1'), undefined, 'clear() took the namespace')
     t.equal(await store.get(outside), 'stays', 'and nothing outside it')
