@@ -23,8 +23,12 @@ type Value = NonNullable<unknown>
  */
 export class MemoryStore extends EventEmitter implements StoreExtras {
   readonly opts: { dialect: 'memory'; url: string; maxBytes: number; maxEntries: number }
-  /** Set by Keyv; scopes clear() and iterator() to `${namespace}:` keys. */
-  namespace?: string | undefined
+  /**
+   * Set by Keyv 5 (and by hand); scopes clear() to `${namespace}:` keys. Declared only, never
+   * initialised: Keyv 6 takes a store that has a `namespace` property as one that prefixes its
+   * own keys, and stops prefixing (issue 13). Without one, Keyv 6 prefixes as Keyv 5 does.
+   */
+  declare namespace?: string | undefined
   readonly cluster = false
   readonly readOnly = false
   /** In process: every operation settles at once. */

@@ -25,7 +25,12 @@ const REPLICA_RECHECK_MS = 1000
  */
 export class RedisStore extends EventEmitter implements StoreExtras {
   readonly opts: { dialect: 'redis'; url: string; operationTimeout: number }
-  namespace?: string | undefined
+  /**
+   * Set by Keyv 5 (and by hand); scopes clear() to `${namespace}:` keys. Declared only, never
+   * initialised: Keyv 6 takes a store that has a `namespace` property as one that prefixes its
+   * own keys, and stops prefixing (issue 13). Without one, Keyv 6 prefixes as Keyv 5 does.
+   */
+  declare namespace?: string | undefined
   readonly client: Redis | Cluster
   readonly cluster: boolean
   /**

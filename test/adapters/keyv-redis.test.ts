@@ -1,7 +1,7 @@
 import KeyvRedis from '@keyv/redis'
 import Keyv from 'keyv'
 import t from 'tap'
-import { allGroups, clear, iterator, storeConformance } from '../conformance/suite.js'
+import { allGroups, clear, iterator, keyvKeys, prefixedByKeyv, storeConformance } from '../conformance/suite.js'
 import { startRedis } from '../support/redis.js'
 
 // The third-party @keyv/redis runs the same suite as our adapters: the suite is adapter-neutral.
@@ -11,7 +11,9 @@ t.teardown(() => server.stop())
 // Left out: @keyv/redis prefixes every key itself as `namespace::key`, so its raw iterator(ns) scans
 // `ns::*` and yields unprefixed keys, and once store.namespace is set clear() takes every key written
 // through it (the suite's "outside" key too); through Keyv both work (namespace group, test below).
-const groups = allGroups.filter((group) => group !== iterator && group !== clear)
+// For the same reason it has a namespace property and reads a bare key under the namespace.
+const skipped = new Set([iterator, clear, keyvKeys, prefixedByKeyv])
+const groups = allGroups.filter((group) => !skipped.has(group))
 storeConformance(t, { make: () => new KeyvRedis(server.url) }, groups)
 
 t.test('through Keyv, iterator() and clear() work on @keyv/redis', async (t) => {

@@ -11,7 +11,7 @@ const cluster = await startCluster()
 t.teardown(() => cluster.stop())
 const { nodes } = cluster
 
-storeConformance(t, { make: () => new RedisStore({ clusterNodes: nodes }), rawBinary: true })
+storeConformance(t, { make: () => new RedisStore({ clusterNodes: nodes, operationTimeout: 1_000 }), rawBinary: true })
 
 function store(t: Test): RedisStore {
   // A roomy operation timeout: these tests are about reaching every master, not about latency.
