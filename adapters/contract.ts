@@ -30,6 +30,11 @@ export interface StoreExtras {
   readonly settlesWithinMs?: number
   /** True while writes are skipped (read-only replica, forced or detected). */
   readonly readOnly?: boolean
+  /**
+   * True when a Buffer set is read back as the same bytes. Other stores (most Keyv adapters
+   * expect Keyv's serialized strings) are given the cache's entries as text.
+   */
+  readonly buffers?: boolean
 }
 
 export interface StoreInfo {

@@ -1,3 +1,5 @@
+import type { Keyv } from 'keyv'
+import type { CacheStore } from '../../adapters/contract.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
 
 /** What a response got from the cache; also the X-Cache header value. */
@@ -14,9 +16,24 @@ export interface LookupEvent {
 export interface ComputeEvent {
   route: string
   ms: number
-  status: number
+  /** The handler's status; undefined when it threw an error that carries none. */
+  status: number | undefined
   /** Why it ran: a waiting miss, a refresh after a stale answer, or warming the next bucket. */
   reason: 'miss' | 'refresh' | 'warm'
+  /**
+   * Why the answer was not stored, absent when it was: policy's reason ('set-cookie',
+   * 'cache-control', 'status-404'...), 'body-too-large', 'thrown' or 'not-shared'.
+   */
+  notStored?: string
+}
+
+/** The events a ResponseCache emits, with their payloads. */
+export interface CacheEvents {
+  lookup: [LookupEvent]
+  compute: [ComputeEvent]
+  /** A store operation failed (the request was served anyway). */
+  'store-error': [unknown]
+  circuit: [CircuitState]
 }
 
 /** Counters kept in process, read by health(). */
@@ -67,7 +84,7 @@ export async function readHealth(store: ResilientStore, stats: CacheStats, prefi
   const { primary, active } = store
   const info = await store.info()
   let keys: number | null = info?.keys ?? null
-  if (active?.countPrefix) keys = await active.countPrefix(prefix).catch(() => keys)
+  if (active) keys = await countKeys(active, prefix).catch(() => keys) ?? keys
   return {
     status: store.degraded ? 'degraded' : 'ok',
     backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
@@ -86,4 +103,22 @@ export async function readHealth(store: ResilientStore, stats: CacheStats, prefi
     computations: stats.computations,
     store_errors: stats.storeErrors,
   }
+}
+
+/** Keys under `prefix`: the store's own count, or through a Keyv instance (its namespace added). */
+async function countKeys(store: CacheStore, prefix: string): Promise<number | undefined> {
+  if (store.countPrefix) return store.countPrefix(prefix)
+  if (!isKeyv(store)) return undefined
+  const inner = store.store as CacheStore
+  if (inner.countPrefix) return inner.countPrefix(store.namespace ? `${store.namespace}:${prefix}` : prefix)
+  if (!store.iterator) return undefined
+  let count = 0
+  for await (const [key] of store.iterator(undefined)) if (String(key).startsWith(prefix)) count++
+  return count
+}
+
+// By shape, not instanceof: the app's copy of keyv need not be the library's.
+function isKeyv(store: object): store is Keyv {
+  const candidate = store as Partial<Keyv>
+  return typeof candidate.store === 'object' && candidate.store !== null && typeof candidate.getRaw === 'function'
 }
