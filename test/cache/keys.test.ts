@@ -8,6 +8,9 @@ import {
   cacheKey,
   encodeRouteName,
   keyPrefix,
+  normalisePath,
+  pathSegment,
+  resourceSegment,
   validateNamespace,
   variantOf,
 } from '../../src/cache/keys.js'
@@ -384,6 +387,101 @@ t.test('scanPattern escapes Redis glob specials', async (t) => {
         assert.equal(pattern.test(key), key.startsWith(prefix))
       }),
       { numRuns: 1000 },
+    ),
+  )
+})
+
+t.test('resource segments: parameters and paths before the bucket', async (t) => {
+  t.equal(resourceSegment(undefined), '')
+  t.equal(resourceSegment({}), '', 'no parameters: the seed\'s keys')
+  t.equal(resourceSegment({ id: undefined }), '', 'an optional parameter left out')
+  t.equal(resourceSegment({ id: '1' }), 'id=1')
+  t.equal(resourceSegment({ id: 1 }), 'id=1', 'numbers as invalidate() may be given them')
+  t.equal(resourceSegment({ b: '2', a: '1' }), 'a=1&b=2', 'sorted by name')
+  t.equal(resourceSegment({ id: 'a:b*c' }), 'id=a%3Ab%2Ac')
+  t.equal(resourceSegment({ path: 'a/b' }), 'path=a/b', 'a slash stays readable')
+  t.equal(resourceSegment({ path: ['a', 'b/c'] }), 'path=a/b%2Fc', 'wildcard parts joined with /')
+  t.not(resourceSegment({ id: '1&b=2' }), resourceSegment({ id: '1', b: '2' }))
+  t.not(resourceSegment({ id: 'a%2Fb' }), resourceSegment({ id: 'a/b' }))
+  t.equal(pathSegment('/x/1'), '/x/1')
+  t.equal(pathSegment('/x y'), '/x%20y')
+  t.not(pathSegment('x'), pathSegment('/x'))
+  t.equal(normalisePath('/x/%31'), '/x/1', 'escaped unreserved characters decoded')
+  t.equal(normalisePath('/x/%2f'), '/x/%2F', 'other escapes upper-cased, not decoded')
+  t.equal(normalisePath('/X/1'), '/X/1', 'case kept')
+  t.equal(normalisePath('/x//1/'), '/x//1/', 'slashes kept')
+  t.equal(keyPrefix('energy', 'user', false, 'id=1'), 'energy:user:id=1:')
+  t.equal(keyPrefix('energy', 'user', true, 'id=1'), 'energy:{user}:id=1:', 'the hash tag covers the route only')
+  t.equal(keyPrefix('energy', 'gradient', false, ''), 'energy:gradient:')
+})
+
+const paramName = fc.oneof(fc.constantFrom('id', 'a', 'b', 'path', 'x y'), fc.string({ unit: anyChar, minLength: 1, maxLength: 8 }))
+const paramValue = fc.oneof(
+  fc.string({ unit: anyChar, maxLength: 30 }),
+  fc.array(fc.string({ unit: anyChar, maxLength: 8 }), { minLength: 1, maxLength: 3 }),
+  fc.string({ unit: anyChar, minLength: 100, maxLength: 300 }),
+)
+const params = fc.dictionary(paramName, paramValue, { maxKeys: 3 })
+const resource = fc.oneof(params.map(resourceSegment), fc.string({ unit: anyChar, maxLength: 200 }).map((p) => pathSegment(`/${p}`)))
+
+t.test('resource segments are injective and never look like a bucket', async (t) => {
+  // A parameter value is one string for a route or an array for its wildcard, never both.
+  const canonical = (p: Record<string, string | string[]>) =>
+    JSON.stringify(Object.entries(p).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, typeof v, v]))
+  property(t, 'different parameters give different segments', () =>
+    fc.assert(
+      fc.property(params, params, (a, b) => {
+        fc.pre(canonical(a) !== canonical(b))
+        const sameShape = Object.keys(a).every((k) => !(k in b) || typeof a[k] === typeof b[k])
+        fc.pre(sameShape)
+        assert.notEqual(resourceSegment(a), resourceSegment(b))
+      }),
+      { numRuns: 1000 },
+    ),
+  )
+  property(t, 'different paths give different segments', () =>
+    fc.assert(
+      fc.property(fc.string({ unit: anyChar, maxLength: 200 }), fc.string({ unit: anyChar, maxLength: 200 }), (a, b) => {
+        fc.pre(a !== b)
+        assert.notEqual(pathSegment(a), pathSegment(b))
+      }),
+      { numRuns: 1000 },
+    ),
+  )
+  property(t, 'a resource segment is one key segment that is never a bucket, at most 96 chars', () =>
+    fc.assert(
+      fc.property(resource, (segment) => {
+        fc.pre(segment !== '')
+        assert.doesNotMatch(segment, /^-?[0-9]+$/)
+        assert.match(segment, /[=/~]/)
+        assert.doesNotMatch(segment, /[:*?[\]{}\s\\]/)
+        assert.ok(segment.length <= 96, segment)
+      }),
+      { numRuns: 1000 },
+    ),
+  )
+  property(t, 'invalidating one resource reaches none of another resource or route', () =>
+    fc.assert(
+      fc.property(namespace, routeName, resource, resource, fc.boolean(), fc.integer(), (ns, route, ra, rb, tag, bucket) => {
+        fc.pre(ra !== rb && ra !== '')
+        const prefixA = keyPrefix(ns, route, tag, ra)
+        const keyOfB = cacheKey(keyPrefix(ns, route, tag, rb), bucket, variant({ search: 'x=1' }))
+        assert.ok(!keyOfB.startsWith(prefixA))
+        assert.ok(!redisGlob(scanPattern(prefixA)).test(keyOfB))
+        assert.ok(keyOfB.startsWith(keyPrefix(ns, route, tag)), 'but invalidating the route does')
+        if (tag) assert.equal(hashTagOf(keyOfB), encodeRouteName(route), 'one slot per route')
+      }),
+      { numRuns: 500 },
+    ),
+  )
+  property(t, 'a key with a resource is at most namespace + 232 chars of printable ASCII', () =>
+    fc.assert(
+      fc.property(namespace, routeName, resource, fc.boolean(), fc.maxSafeInteger(), fc.string(), (ns, route, r, tag, bucket, search) => {
+        const key = cacheKey(keyPrefix(ns, route, tag, r), -bucket, variant({ search }))
+        assert.ok(key.length <= ns.length + 232, `${key.length}`)
+        assert.match(key, /^[\x21-\x7e]+$/)
+      }),
+      { numRuns: 300 },
     ),
   )
 })
