@@ -80,11 +80,12 @@ export interface CacheHealth {
   store_errors: number
 }
 
-export async function readHealth(store: ResilientStore, stats: CacheStats, prefix: string): Promise<CacheHealth> {
+/** With `closed`, the stores are not asked: they are disconnected, and asking would count errors. */
+export async function readHealth(store: ResilientStore, stats: CacheStats, prefix: string, closed = false): Promise<CacheHealth> {
   const { primary, active } = store
-  const info = await store.info()
+  const info = closed ? undefined : await store.info()
   let keys: number | null = info?.keys ?? null
-  if (active) keys = await countKeys(active, prefix).catch(() => keys) ?? keys
+  if (active && !closed) keys = await countKeys(active, prefix).catch(() => keys) ?? keys
   return {
     status: store.degraded ? 'degraded' : 'ok',
     backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),

@@ -248,7 +248,7 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
 
   /** Status, backend, circuit, role, keys and memory of the serving store, and the counters. */
   health(): Promise<CacheHealth> {
-    return readHealth(this.store, this.stats, `${this.options.namespace}:`)
+    return readHealth(this.store, this.stats, `${this.options.namespace}:`, this.#closed)
   }
 
   /** Waits for running computations, then closes both stores; later requests pass through uncached. */
