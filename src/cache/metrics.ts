@@ -1,5 +1,5 @@
-import type { Keyv } from 'keyv'
 import type { CacheStore } from '../../adapters/contract.js'
+import { keyvInside } from './keyv-instance.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
 
 /** What a response got from the cache; also the X-Cache header value. */
@@ -109,17 +109,11 @@ export async function readHealth(store: ResilientStore, stats: CacheStats, prefi
 /** Keys under `prefix`: the store's own count, or through a Keyv instance (its namespace added). */
 async function countKeys(store: CacheStore, prefix: string): Promise<number | undefined> {
   if (store.countPrefix) return store.countPrefix(prefix)
-  if (!isKeyv(store)) return undefined
-  const inner = store.store as CacheStore
-  if (inner.countPrefix) return inner.countPrefix(store.namespace ? `${store.namespace}:${prefix}` : prefix)
-  if (!store.iterator) return undefined
+  const inside = keyvInside(store)
+  if (!inside) return undefined
+  if (inside.inner.countPrefix) return inside.inner.countPrefix(inside.scoped(prefix))
+  if (!inside.keyv.iterator) return undefined
   let count = 0
-  for await (const [key] of store.iterator(undefined)) if (String(key).startsWith(prefix)) count++
+  for await (const [key] of inside.keyv.iterator(undefined)) if (String(key).startsWith(prefix)) count++
   return count
-}
-
-// By shape, not instanceof: the app's copy of keyv need not be the library's.
-function isKeyv(store: object): store is Keyv {
-  const candidate = store as Partial<Keyv>
-  return typeof candidate.store === 'object' && candidate.store !== null && typeof candidate.getRaw === 'function'
 }

@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Middleware } from 'koa'
-import type { Keyv, KeyvStoreAdapter } from 'keyv'
+import type { KeyvStoreAdapter } from 'keyv'
 import { LRUCache } from 'lru-cache'
 import { MemoryStore } from '../../adapters/memory.js'
 import { consoleLogger, type CacheStore, type Logger } from '../../adapters/contract.js'
 import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
 import { Flights, PeerLock } from './flight.js'
 import type { CacheTarget } from './cache-target.js'
+import { keyvInside } from './keyv-instance.js'
 import { bucketOf, cacheKey, keyPrefix, normalisePath, pathSegment, resourceSegment, variantOf, type ResourceParams } from './keys.js'
 import { CacheStats, readHealth, type CacheEvents, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { cacheMiddleware } from './middleware.js'
@@ -300,6 +301,8 @@ function computeEvent(route: string, ms: number, reason: ComputeEvent['reason'],
 /** Deletes a prefix with the store's own SCAN when it has one, else through its iterator. */
 async function deletePrefix(store: KeyvStoreAdapter & CacheStore, prefix: string, logger: Logger): Promise<number> {
   if (store.deletePrefix) return store.deletePrefix(prefix)
+  const inside = keyvInside(store)
+  if (inside?.inner.deletePrefix) return inside.inner.deletePrefix(inside.scoped(prefix))
   if (!store.iterator) {
     logger.warn({ event: 'cache_invalidate_unsupported', prefix }, 'Cache store cannot list keys: nothing invalidated')
     return 0

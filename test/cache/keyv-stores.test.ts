@@ -20,6 +20,8 @@ t.test('a Keyv instance as the store: hits, and health() counts its keys', async
   t.equal((await h.get('/data')).xcache, 'MISS')
   t.equal((await h.get('/data')).xcache, 'HIT')
   t.ok(await eventually(async () => (await h.cache.health()).keys_count === 1), 'keys_count through the Keyv instance')
+  t.equal(await h.cache.invalidate('data'), 1, 'invalidate reaches the adapter inside, under Keyv\'s namespace')
+  t.equal((await h.get('/data')).xcache, 'MISS')
 })
 
 t.test('a Keyv instance over @keyv/redis: hits, and health() counts through its iterator', async (t) => {
