@@ -2,7 +2,6 @@
  * Issue 16 item 1: requests for different resources of one route never share an entry, whichever
  * way the cache is mounted; a route's keys stay findable by prefix, whole or per resource.
  */
-import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import Koa, { type Context, type Middleware } from 'koa'
 import Router from '@koa/router'
@@ -10,7 +9,7 @@ import t, { type Test } from 'tap'
 import { createResponseCache, type ResponseCache } from '../../src/index.js'
 import type { RouteOptions } from '../../src/cache/options.js'
 import { bucketOf } from '../../src/cache/keys.js'
-import { makeStore, quietLogger, STORE_KINDS, TestClock, type StoreKind } from './harness.js'
+import { makeStore, quietLogger, serveApp, STORE_KINDS, TestClock, type StoreKind } from './harness.js'
 
 interface App {
   cache: ResponseCache
@@ -34,14 +33,7 @@ async function serve(t: Test, kind: StoreKind, mount: (app: Koa, cache: Response
   const app = new Koa()
   app.silent = true
   mount(app, cache, handler)
-  const server = app.listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  t.teardown(async () => {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-    await cache.close()
-  })
+  const base = await serveApp(t, app, cache)
   return {
     cache,
     clock,
