@@ -2,6 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { scanPattern } from '../../adapters/redis-wire.js'
 import assert from 'node:assert/strict'
+import querystring from 'node:querystring'
 import {
   bucketEndsInMs,
   bucketOf,
@@ -482,6 +483,47 @@ t.test('resource segments are injective and never look like a bucket', async (t)
         assert.match(key, /^[\x21-\x7e]+$/)
       }),
       { numRuns: 300 },
+    ),
+  )
+})
+
+t.test('two requests share a key only when route, parameters, query and varied headers agree', async (t) => {
+  // Small alphabets, so that equal inputs (and near misses: %31 and 1, %FF and %FE, + and space) are
+  // drawn often. The oracle reads the query with node:querystring, as Koa's ctx.query does, but
+  // decoding to bytes; the key is built by the cache's own functions.
+  const request = fc.record({
+    route: fc.constantFrom('user', 'users', 'a:b'),
+    params: fc.dictionary(fc.constantFrom('id', 'x'), fc.constantFrom('1', '2', '%31', 'a/b', 'a%2Fb'), { maxKeys: 2 }),
+    pairs: fc.array(fc.tuple(fc.constantFrom('a', 'b', '%61'), fc.constantFrom('1', '%31', '%FF', '%FE', '+', '%20', '')), { maxLength: 3 }),
+    accept: fc.constantFrom(undefined, 'json', ' json', 'xml'),
+  })
+  const options = fc.record({ query: fc.constantFrom<boolean | string[]>(true, false, ['a']), vary: fc.constantFrom<string[]>([], ['accept']) })
+  type Request = { route: string; params: Record<string, string>; pairs: Array<[string, string]>; accept: string | undefined }
+  const search = (r: Request) => r.pairs.map(([n, v]) => `${n}=${v}`).join('&')
+  const keyOf = (r: Request, o: { query: boolean | string[]; vary: string[] }) =>
+    cacheKey(
+      keyPrefix('ns', r.route, false, resourceSegment(r.params)),
+      7,
+      variantOf({ search: search(r), query: o.query, vary: o.vary, headers: r.accept === undefined ? {} : { accept: r.accept } }),
+    )
+  const oracle = (r: Request, o: { query: boolean | string[]; vary: string[] }) => {
+    // unescapeBuffer: Node's own percent-decoder, leaving malformed escapes as text (untyped in @types/node).
+    const { unescapeBuffer } = querystring as unknown as { unescapeBuffer(text: string): Buffer }
+    const bytes = (s: string) => unescapeBuffer(s).toString('latin1')
+    const parsed = querystring.parse(search(r), '&', '=', { decodeURIComponent: bytes, maxKeys: 0 })
+    const kept = Object.keys(parsed)
+      .filter((name) => o.query === true || (Array.isArray(o.query) && o.query.includes(name)))
+      .sort()
+      .map((name) => [name, [parsed[name]].flat()])
+    const params = Object.entries(r.params).sort().map(([k, v]) => [k, v])
+    return JSON.stringify([r.route, params, kept, o.vary.length > 0 ? (r.accept?.trim() ?? null) : 0])
+  }
+  property(t, 'key equality is exactly equality of what the route\'s rules see', () =>
+    fc.assert(
+      fc.property(request, request, options, (a, b, o) => {
+        assert.equal(keyOf(a, o) === keyOf(b, o), oracle(a, o) === oracle(b, o))
+      }),
+      { numRuns: 5000 },
     ),
   )
 })
