@@ -1,6 +1,7 @@
 import type { CacheStore } from '../../adapters/contract.js'
 import { keyvInside } from './keyv-instance.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
+import type { Outcome } from './response-cache.js'
 
 /** What a response got from the cache; also the X-Cache header value. */
 export type CacheResult = 'HIT' | 'MISS' | 'STALE' | 'BYPASS'
@@ -25,6 +26,15 @@ export interface ComputeEvent {
    * 'cache-control', 'status-404'...), 'body-too-large', 'thrown' or 'not-shared'.
    */
   notStored?: string
+}
+
+/** The compute event of one finished computation: the status it answered, and why it was not stored. */
+export function computeEvent(route: string, ms: number, reason: ComputeEvent['reason'], outcome: Outcome): ComputeEvent {
+  const thrown = (outcome.error as { status?: unknown } | null | undefined)?.status
+  const status = outcome.entry?.status ?? outcome.status ?? (typeof thrown === 'number' ? thrown : undefined)
+  const event: ComputeEvent = { route, ms, status, reason }
+  if (!outcome.entry || !outcome.shared) event.notStored = outcome.notStored ?? (outcome.error === undefined ? 'not-shared' : 'thrown')
+  return event
 }
 
 /** The events a ResponseCache emits, with their payloads. */

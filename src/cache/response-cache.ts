@@ -10,7 +10,7 @@ import { Flights, PeerLock } from './flight.js'
 import type { CacheTarget } from './cache-target.js'
 import { keyvInside } from './keyv-instance.js'
 import { bucketOf, cacheKey, keyPrefix, normalisePath, pathSegment, resourceSegment, variantOf, type ResourceParams } from './keys.js'
-import { CacheStats, readHealth, type CacheEvents, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
+import { CacheStats, computeEvent, readHealth, type CacheEvents, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { cacheMiddleware } from './middleware.js'
 import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute, type RouteOptions } from './options.js'
 import { isGoodStatus } from './policy.js'
@@ -288,14 +288,6 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
     const before = this.#computeMs.get(name)
     this.#computeMs.set(name, before === undefined ? ms : 0.7 * before + 0.3 * ms)
   }
-}
-
-function computeEvent(route: string, ms: number, reason: ComputeEvent['reason'], outcome: Outcome): ComputeEvent {
-  const thrown = (outcome.error as { status?: unknown } | null | undefined)?.status
-  const status = outcome.entry?.status ?? outcome.status ?? (typeof thrown === 'number' ? thrown : undefined)
-  const event: ComputeEvent = { route, ms, status, reason }
-  if (!outcome.entry || !outcome.shared) event.notStored = outcome.notStored ?? (outcome.error === undefined ? 'not-shared' : 'thrown')
-  return event
 }
 
 /** Deletes a prefix with the store's own SCAN when it has one, else through its iterator. */
