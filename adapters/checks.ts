@@ -15,3 +15,9 @@ export function positiveInt(value: unknown, option: string): number {
   if (!Number.isInteger(value) || (value as number) <= 0) throw new OptionError(option, 'a positive integer', value)
   return value as number
 }
+
+/** Throws an OptionError naming the first key of `options` not in `known` (a typo such as `windw`). */
+export function rejectUnknownKeys(options: object, known: readonly string[], prefix: string): void {
+  const unknown = Object.keys(options).find((key) => !known.includes(key))
+  if (unknown !== undefined) throw OptionError.unknown(prefix + unknown, known)
+}

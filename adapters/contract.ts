@@ -37,6 +37,11 @@ export interface StoreExtras {
   ping?(): Promise<unknown>
   /** The last error the client reported on its own (refused password, certificate), kept for logs. */
   readonly lastError?: unknown
+  /**
+   * True when a Buffer set is read back as the same bytes. Other stores (most Keyv adapters
+   * expect Keyv's serialized strings) are given the cache's entries as text.
+   */
+  readonly buffers?: boolean
 }
 
 export interface StoreInfo {

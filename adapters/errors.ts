@@ -44,10 +44,19 @@ export class OptionError extends CacheError {
     this.name = 'OptionError'
     this.option = option
   }
+
+  /** An option key nobody reads, most often a typo (`windw`): named, with the keys that exist. */
+  static unknown(option: string, known: readonly string[]): OptionError {
+    const error = new OptionError(option, '', undefined)
+    error.message = `unknown option ${option}; the options are ${known.join(', ')}`
+    return error
+  }
 }
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
+  // JSON would print Infinity and NaN as null, and a bigint throws.
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value)
   if (typeof value === 'function') return 'a function'
   try {
     return JSON.stringify(value) ?? String(value)

@@ -30,6 +30,8 @@ export class MemoryStore extends EventEmitter implements StoreExtras {
    */
   declare namespace?: string | undefined
   readonly cluster = false
+  /** Values are kept (Redis: stored and read) as the very bytes given. */
+  readonly buffers = true
   readonly readOnly = false
   /** In process: every operation settles at once. */
   readonly settlesWithinMs = 0

@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { envBool, envHostList, envInt, envPort, envString, envUrl, redactUrl, type Env, type HostPort } from './env.js'
 import { ConfigError, OptionError } from './errors.js'
+import { rejectUnknownKeys } from './checks.js'
 import type { Logger } from './contract.js'
 
 export interface RedisStoreOptions {
@@ -33,6 +34,40 @@ export interface RedisStoreOptions {
   /** SCAN COUNT hint and UNLINK batch size for prefix deletes. Default 500. */
   scanCount?: number
   logger?: Logger
+}
+
+const REDIS_OPTION_KEYS = Object.keys({
+  url: true, host: true, port: true, db: true, username: true, password: true, tls: true, sentinels: true,
+  sentinelName: true, clusterNodes: true, client: true, readOnly: true, operationTimeout: true,
+  connectTimeout: true, roleCheckInterval: true, scanCount: true, logger: true,
+} satisfies Record<keyof RedisStoreOptions, true>)
+
+/** Checks the address options once, in the constructor: a bad one throws an OptionError naming it. */
+export function checkRedisOptions(options: RedisStoreOptions): void {
+  if (typeof options !== 'object' || options === null) throw new OptionError('RedisStore options', 'an object', options)
+  rejectUnknownKeys(options, REDIS_OPTION_KEYS, 'RedisStore.')
+  if (options.url !== undefined && !isRedisUrl(options.url)) {
+    throw new OptionError('RedisStore.url', 'a redis:// or rediss:// URL, such as redis://127.0.0.1:6379', options.url)
+  }
+  if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) {
+    throw new OptionError('RedisStore.host', 'a host name or IP address', options.host)
+  }
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 1 && options.port <= 65535)) {
+    throw new OptionError('RedisStore.port', 'an integer from 1 to 65535', options.port)
+  }
+  if (options.db !== undefined && !(Number.isInteger(options.db) && options.db >= 0)) {
+    throw new OptionError('RedisStore.db', 'an integer >= 0', options.db)
+  }
+}
+
+function isRedisUrl(url: unknown): boolean {
+  if (typeof url !== 'string') return false
+  try {
+    const { protocol } = new URL(url) // throws on a port past 65535 too
+    return protocol === 'redis:' || protocol === 'rediss:'
+  } catch {
+    return false
+  }
 }
 
 /** True when the environment asks for Redis at all. */

@@ -4,7 +4,7 @@ import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type StoreExtras, type StoreInfo } from './contract.js'
 import { RELEASE_LOCK, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
-import { buildClient, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
+import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { nonNegative, positive } from './checks.js'
 import { asStoreError } from './store-errors.js'
 import type { CacheError } from './errors.js'
@@ -33,6 +33,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   declare namespace?: string | undefined
   readonly client: Redis | Cluster
   readonly cluster: boolean
+  /** Values are kept (Redis: stored and read) as the very bytes given. */
+  readonly buffers = true
   /**
    * Standalone and Sentinel: each command settles within operationTimeout on its own (command
    * timeout, no offline queue). Not on a Cluster: after a master dies, ioredis retries a command
@@ -56,6 +58,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   constructor(options: RedisStoreOptions = {}) {
     super()
+    checkRedisOptions(options)
     const operationTimeout = positive(options.operationTimeout ?? 100, 'RedisStore.operationTimeout')
     const connectTimeout = positive(options.connectTimeout ?? 2000, 'RedisStore.connectTimeout')
     const roleCheckInterval = nonNegative(options.roleCheckInterval ?? 15_000, 'RedisStore.roleCheckInterval')

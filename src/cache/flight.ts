@@ -4,6 +4,8 @@
  */
 export class Flights<T> {
   #running = new Map<string, Promise<T>>()
+  /** Flights whose result is out but whose linger (store write, lock release) still runs. */
+  #lingering = new Set<Promise<unknown>>()
 
   /**
    * Runs `work` unless one is already running for `key`; every caller gets the
@@ -19,7 +21,9 @@ export class Flights<T> {
     const release = (): void => {
       if (this.#running.get(key) === started) this.#running.delete(key)
     }
-    started.then((result) => (linger ? linger(result) : undefined)).then(release, release)
+    const done = started.then((result) => (linger ? linger(result) : undefined)).then(release, release)
+    this.#lingering.add(done)
+    void done.then(() => this.#lingering.delete(done))
     return started
   }
 
@@ -31,9 +35,9 @@ export class Flights<T> {
     return this.#running.size
   }
 
-  /** Resolves when every running flight has settled (for close()). */
+  /** Resolves when every running flight and its linger have settled (for close(): no write after it). */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.#running.values()])
+    await Promise.allSettled([...this.#running.values(), ...this.#lingering])
   }
 }
 

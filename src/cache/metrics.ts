@@ -1,6 +1,8 @@
 import type { CacheStore, StoreInfo } from '../../adapters/contract.js'
 import type { CacheError } from './errors.js'
+import { keyvInside } from './keyv-instance.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
+import type { Outcome } from './response-cache.js'
 
 /** What a response got from the cache; also the X-Cache header value. */
 export type CacheResult = 'HIT' | 'MISS' | 'STALE' | 'BYPASS'
@@ -16,9 +18,33 @@ export interface LookupEvent {
 export interface ComputeEvent {
   route: string
   ms: number
-  status: number
+  /** The handler's status; undefined when it threw an error that carries none. */
+  status: number | undefined
   /** Why it ran: a waiting miss, a refresh after a stale answer, or warming the next bucket. */
   reason: 'miss' | 'refresh' | 'warm'
+  /**
+   * Why the answer was not stored, absent when it was: policy's reason ('set-cookie',
+   * 'cache-control', 'status-404'...), 'body-too-large', 'thrown' or 'not-shared'.
+   */
+  notStored?: string
+}
+
+/** The compute event of one finished computation: the status it answered, and why it was not stored. */
+export function computeEvent(route: string, ms: number, reason: ComputeEvent['reason'], outcome: Outcome): ComputeEvent {
+  const thrown = (outcome.error as { status?: unknown } | null | undefined)?.status
+  const status = outcome.entry?.status ?? outcome.status ?? (typeof thrown === 'number' ? thrown : undefined)
+  const event: ComputeEvent = { route, ms, status, reason }
+  if (!outcome.entry || !outcome.shared) event.notStored = outcome.notStored ?? (outcome.error === undefined ? 'not-shared' : 'thrown')
+  return event
+}
+
+/** The events a ResponseCache emits, with their payloads. */
+export interface CacheEvents {
+  lookup: [LookupEvent]
+  compute: [ComputeEvent]
+  /** A store operation failed (the request was served anyway). */
+  'store-error': [unknown]
+  circuit: [CircuitState]
 }
 
 /** Counters kept in process, read by health(). */
@@ -104,6 +130,8 @@ export class HealthReader {
     private readonly store: ResilientStore,
     private readonly stats: CacheStats,
     private readonly prefix: string,
+    /** After close() the stores are not asked: they are disconnected, and asking would count errors. */
+    private readonly closed: () => boolean,
   ) {}
 
   async read(): Promise<CacheHealth> {
@@ -140,6 +168,7 @@ export class HealthReader {
   }
 
   #snapshot(): Promise<StoreFacts> {
+    if (this.closed()) return Promise.resolve({ info: undefined, keys: null, partial: false })
     const active = this.store.active
     // A switch to the fallback (or back) makes the last reading describe the wrong store.
     if (this.#facts && active === this.#from && performance.now() - this.#taken < HEALTH_SNAPSHOT_MS) return this.#facts
@@ -152,12 +181,27 @@ export class HealthReader {
 
 async function readStoreFacts(store: ResilientStore, active: CacheStore | undefined, prefix: string): Promise<StoreFacts> {
   const info = await store.info()
-  if (!active?.countPrefix) return { info, keys: info?.keys ?? null, partial: false }
+  if (!active) return { info, keys: info?.keys ?? null, partial: false }
   const budget = AbortSignal.timeout(KEY_COUNT_BUDGET_MS)
   try {
-    return { info, keys: await active.countPrefix(prefix, budget), partial: false }
+    return { info, keys: (await countKeys(active, prefix, budget)) ?? info?.keys ?? null, partial: false }
   } catch {
     // Out of budget: unknown, and said so. Otherwise the store's own total is the best there is.
     return budget.aborted ? { info, keys: null, partial: true } : { info, keys: info?.keys ?? null, partial: false }
   }
+}
+
+/** Keys under `prefix`: the store's own count, or through a Keyv instance (its namespace added); stops when `signal` fires. */
+async function countKeys(store: CacheStore, prefix: string, signal: AbortSignal): Promise<number | undefined> {
+  if (store.countPrefix) return store.countPrefix(prefix, signal)
+  const inside = keyvInside(store)
+  if (!inside) return undefined
+  if (inside.inner.countPrefix) return inside.inner.countPrefix(inside.scoped(prefix), signal)
+  if (!inside.keyv.iterator) return undefined
+  let count = 0
+  for await (const [key] of inside.keyv.iterator(undefined)) {
+    signal.throwIfAborted()
+    if (String(key).startsWith(prefix)) count++
+  }
+  return count
 }

@@ -1,6 +1,7 @@
 import { ServerResponse } from 'node:http'
 import type { Context, Middleware, Next } from 'koa'
 import { bodyBytes } from './body.js'
+import { cacheTarget } from './cache-target.js'
 import { pickReplayableHeaders, strongEtag, type CachedEntry } from './entry.js'
 import type { CacheResult } from './metrics.js'
 import type { ResolvedRoute } from './options.js'
@@ -11,13 +12,19 @@ import type { Outcome, Plan, ResponseCache } from './response-cache.js'
 export function cacheMiddleware(cache: ResponseCache, route: ResolvedRoute): Middleware {
   return async function bucketCache(ctx: Context, next: Next): Promise<void> {
     const started = performance.now()
-    const name = routeName(ctx, route)
+    // A closed cache has no store to use: requests are served uncached, quietly.
+    if (cache.closed) {
+      ctx.set('X-Cache', 'BYPASS')
+      return next()
+    }
+    const target = cacheTarget(ctx, route)
+    const name = target.name
     if (bypassReason(ctx.method, ctx.headers, route)) {
       ctx.set('X-Cache', 'BYPASS')
       cache.recordLookup(name, 'BYPASS', started)
       return next()
     }
-    const plan = cache.plan(route, name, ctx.querystring, ctx.headers)
+    const plan = cache.plan(route, target, ctx.querystring, ctx.headers)
     const found = await cache.lookup(plan)
     if (found.kind === 'hit') {
       answer(ctx, cache, found.entry, 'HIT', plan)
@@ -67,13 +74,14 @@ async function capture(ctx: Context, next: Next, plan: Plan, ahead: number): Pro
     return thrownOutcome(error, plan, ahead)
   }
   const body = await bodyBytes(ctx, route.maxBodyBytes)
-  if (body === undefined) return { entry: undefined, shared: false }
+  if (body === undefined) return { entry: undefined, shared: false, status: ctx.status, notStored: 'body-too-large' }
   const headers = ctx.response.headers as Record<string, unknown>
   const decision = storability(ctx.status, headers, body.length, route)
   const replay = pickReplayableHeaders(headers)
   if (decision.store === 'fresh' && !replay.some(([h]) => h === 'etag')) replay.push(['etag', strongEtag(body)])
   const entry: CachedEntry = { status: ctx.status, headers: replay, body, created: 0, bucket: plan.bucket + ahead }
-  return { entry: decision.store === false ? undefined : entry, shared: decision.store !== false }
+  if (decision.store === false) return { entry: undefined, shared: false, status: ctx.status, notStored: decision.reason }
+  return { entry, shared: true }
 }
 
 /** Writes an entry as the answer, with X-Cache, Age, Cache-Control and 304 on a matching ETag. */
@@ -134,10 +142,4 @@ function afterResponse(ctx: Context, task: () => Promise<unknown>): void {
   }
   res.once('finish', start)
   res.once('close', start)
-}
-
-function routeName(ctx: Context, route: ResolvedRoute): string {
-  if (route.name !== undefined) return route.name
-  const routed = ctx as Context & { _matchedRouteName?: string; _matchedRoute?: string | RegExp }
-  return routed._matchedRouteName ?? (routed._matchedRoute === undefined ? ctx.path : String(routed._matchedRoute))
 }

@@ -1,18 +1,18 @@
-import type { KeyvStoreAdapter } from 'keyv'
+import type { Keyv, KeyvStoreAdapter } from 'keyv'
 import type { Logger } from '../../adapters/contract.js'
-import { nonNegative, positive, positiveInt } from '../../adapters/checks.js'
+import { nonNegative, positive, positiveInt, rejectUnknownKeys } from '../../adapters/checks.js'
 import { OptionError } from './errors.js'
 import { validateNamespace } from './keys.js'
 
 /** The checks live with the adapters, which use them too; re-exported for existing imports. */
-export { nonNegative, positive, positiveInt }
+export { nonNegative, positive, positiveInt, rejectUnknownKeys }
 
 /** Options of createResponseCache(). */
 export interface CacheOptions {
   /** Any Keyv storage adapter or Keyv instance. Default: a MemoryStore. */
-  store?: KeyvStoreAdapter
+  store?: KeyvStoreAdapter | Keyv
   /** Serves while the store is down. Default: a MemoryStore; false: no fallback (misses). */
-  fallback?: KeyvStoreAdapter | false
+  fallback?: KeyvStoreAdapter | Keyv | false
   /** Key prefix. Default 'cache'. */
   namespace?: string
   /** Milliseconds since the epoch; injectable for tests. Default Date.now. */
@@ -32,7 +32,10 @@ export interface CacheOptions {
 export interface RouteOptions {
   /** Bucket length in seconds: the key changes every `window` seconds. Required. */
   window: number
-  /** Key segment; default the @koa/router route name, else the matched path pattern. */
+  /**
+   * Key segment and metric label; default the @koa/router route name, else the matched path
+   * pattern, and `app` when mounted outside a router. Give each app-level mount its own name.
+   */
   name?: string
   /** Seconds a previous bucket may be served while a refresh runs, or after a failed one. Default `window`; 0 turns both off. */
   stale?: number
@@ -81,12 +84,30 @@ export interface ResolvedRoute {
   statuses: ReadonlySet<number> // 200, 203, 204
 }
 
+// Every key of the options types, so that an unknown one (`windw`, `ttl`) is reported. Typed as a
+// record of the interface's keys: adding an option without listing it here does not compile.
+const CACHE_OPTION_KEYS = Object.keys({
+  store: true, fallback: true, namespace: true, clock: true, operationTimeout: true, failureThreshold: true,
+  probeInterval: true, hashTag: true, logger: true,
+} satisfies Record<keyof CacheOptions, true>)
+
+const ROUTE_OPTION_KEYS = Object.keys({
+  window: true, name: true, stale: true, errorTtl: true, query: true, vary: true, shared: true, ignoreCredentials: true,
+  warm: true, maxBodyBytes: true, statuses: true,
+} satisfies Record<keyof RouteOptions, true>)
+
 export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions {
   if (typeof options !== 'object' || options === null) throw new OptionError('createResponseCache options', 'an object', options)
+  rejectUnknownKeys(options, CACHE_OPTION_KEYS, '')
   const namespace = options.namespace ?? 'cache'
   validateNamespace(namespace)
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw new OptionError('clock', 'a function returning ms since the epoch', options.clock)
+  }
+  checkStore(options.store, 'store')
+  if (options.fallback !== false) checkStore(options.fallback, 'fallback')
+  if (options.logger !== undefined && typeof (options.logger as Partial<Logger> | null)?.warn !== 'function') {
+    throw new OptionError('logger', 'an object with a warn method (pino and console fit)', options.logger)
   }
   return {
     namespace,
@@ -100,10 +121,14 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
 
 export function resolveRoute(options: RouteOptions): ResolvedRoute {
   if (typeof options !== 'object' || options === null) throw new OptionError('route options', 'an object with window', options)
+  rejectUnknownKeys(options, ROUTE_OPTION_KEYS, 'route.')
   const window = positive(options.window, 'route.window')
   const name = options.name
   if (name !== undefined && (typeof name !== 'string' || name === '')) {
     throw new OptionError('route.name', 'a non-empty string', name)
+  }
+  if (options.vary !== undefined && !Array.isArray(options.vary)) {
+    throw new OptionError('route.vary', 'an array of header names, such as [\'accept-language\']', options.vary)
   }
   const vary = (options.vary ?? []).map((header, i) => {
     if (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(header)) {
@@ -113,7 +138,7 @@ export function resolveRoute(options: RouteOptions): ResolvedRoute {
   })
   const shared = optionalBool(options.shared, 'route.shared') ?? false
   if (shared && !vary.some((h) => h === 'authorization' || h === 'cookie')) {
-    throw new OptionError('route.vary', 'to name authorization and/or cookie when route.shared is true', options.vary ?? [])
+    throw new OptionError('route.vary', 'a list naming authorization or cookie (route.shared is true)', options.vary ?? [])
   }
   const ignoreCredentials = optionalBool(options.ignoreCredentials, 'route.ignoreCredentials') ?? false
   if (ignoreCredentials && shared) {
@@ -150,6 +175,17 @@ function resolveStatuses(statuses: RouteOptions['statuses']): ReadonlySet<number
   return new Set(statuses)
 }
 
+const STORE_METHODS = ['get', 'set', 'delete'] as const
+
+// A Redis URL or an empty object would be taken for a store and fail on the first request,
+// leaving the cache silently on its fallback: refuse them here.
+function checkStore(store: unknown, option: string): void {
+  if (store === undefined) return
+  const methods = store as Record<string, unknown> | null
+  if (typeof store === 'object' && store !== null && STORE_METHODS.every((m) => typeof methods?.[m] === 'function')) return
+  const hint = typeof store === 'string' ? ' (for a Redis URL, pass new RedisStore({ url }))' : ''
+  throw new OptionError(option, `a Keyv storage adapter or Keyv instance, with get, set and delete methods${hint}`, store)
+}
 function optionalBool(value: unknown, option: string): boolean | undefined {
   if (value === undefined || typeof value === 'boolean') return value
   throw new OptionError(option, 'true or false', value)

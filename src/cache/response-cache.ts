@@ -2,22 +2,27 @@ import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Middleware } from 'koa'
 import type { KeyvStoreAdapter } from 'keyv'
+import { LRUCache } from 'lru-cache'
 import { MemoryStore } from '../../adapters/memory.js'
 import { consoleLogger, type CacheStore, type Logger } from '../../adapters/contract.js'
 import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
 import { Flights, PeerLock } from './flight.js'
-import { bucketOf, cacheKey, keyPrefix, variantOf } from './keys.js'
-import { CacheStats, HealthReader, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
+import type { CacheTarget } from './cache-target.js'
+import { keyvInside } from './keyv-instance.js'
+import { bucketOf, cacheKey, keyPrefix, normalisePath, pathSegment, resourceSegment, variantOf, type ResourceParams } from './keys.js'
+import { CacheStats, computeEvent, HealthReader, type CacheEvents, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { cacheMiddleware } from './middleware.js'
 import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute, type RouteOptions } from './options.js'
 import { isGoodStatus } from './policy.js'
 import { ResilientStore, type CircuitState } from './resilient-store.js'
+import { fromText, toText } from './text-entry.js'
 
 export type { CacheHealth } from './metrics.js'
 
 /** The keys one request touches. */
 export interface Plan {
   route: ResolvedRoute
+  /** The route name: the label of metrics and events. */
   name: string
   bucket: number
   current: string
@@ -33,6 +38,10 @@ export interface Outcome {
   error?: unknown
   /** The entry came from another process (or another process is computing it). */
   peer?: boolean
+  /** The handler's status when no entry was made of its answer. */
+  status?: number
+  /** Why the answer was not stored, when it was not (policy's reason, or 'body-too-large'). */
+  notStored?: string
 }
 
 export type Lookup =
@@ -44,18 +53,24 @@ export type Lookup =
  * The engine: keys, lookups, single flight, writes and invalidation. It knows
  * entries and policy; Koa stays in middleware.ts and failure in ResilientStore.
  */
-export class ResponseCache extends EventEmitter {
+export class ResponseCache extends EventEmitter<CacheEvents> {
   readonly options: ResolvedCacheOptions
   readonly stats = new CacheStats()
   readonly store: ResilientStore
   readonly logger: Logger
   readonly flights = new Flights<Outcome>()
   #hashTag: boolean
+  // Every per-name and per-key map is bounded: names come from routes, but a cache mounted on
+  // paths sees as many keys as clients care to send (each map evicts its least recently used).
   /** Observed computation time per route name, for refresh-ahead timing. */
-  #computeMs = new Map<string, number>()
+  #computeMs = new LRUCache<string, number>({ max: 1000 })
   /** Next-bucket keys warmed in this process, so each is warmed once. */
-  #warmed = new Map<string, number>()
-  #prefixes = new Map<string, string>()
+  #warmed = new LRUCache<string, number>({ max: 10_000 })
+  /** Key prefix per route name: encoding a name (and hashing a long one) is not free. */
+  #prefixes = new LRUCache<string, string>({ max: 1000 })
+  /** Entries go to the primary as text unless it says it keeps Buffers byte for byte. */
+  #asText: boolean
+  #closed = false
   #health: HealthReader
   /**
    * Decoded entries by stored value. An in-process store hands back the same
@@ -69,10 +84,11 @@ export class ResponseCache extends EventEmitter {
     this.options = resolveCacheOptions(options)
     this.logger = options.logger ?? consoleLogger
     const primary = (options.store ?? new MemoryStore()) as CacheStore
-    const fallback = options.fallback === false ? undefined : (options.fallback ?? new MemoryStore())
+    const fallback = options.fallback === false ? undefined : ((options.fallback ?? new MemoryStore()) as CacheStore)
     this.#hashTag = this.options.hashTag ?? primary.cluster === true
+    this.#asText = primary.buffers !== true
     this.store = new ResilientStore(primary, fallback, { ...this.options, logger: this.logger })
-    this.#health = new HealthReader(this.store, this.stats, `${this.options.namespace}:`)
+    this.#health = new HealthReader(this.store, this.stats, `${this.options.namespace}:`, () => this.#closed)
     this.store.on('circuit', (state: CircuitState) => this.emit('circuit', state))
     this.store.on('store-error', (error: unknown) => {
       this.stats.storeErrors++
@@ -89,8 +105,14 @@ export class ResponseCache extends EventEmitter {
     return this.options.clock()
   }
 
-  plan(route: ResolvedRoute, name: string, search: string, headers: IncomingHttpHeaders): Plan {
-    const prefix = this.#prefix(name)
+  /** True once close() was called: requests then pass through uncached. */
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  plan(route: ResolvedRoute, target: CacheTarget, search: string, headers: IncomingHttpHeaders): Plan {
+    const { name } = target
+    const prefix = target.resource === '' ? this.#prefix(name) : `${this.#prefix(name)}${target.resource}:`
     const variant =
       route.vary.length === 0 && (route.query === false || search === '')
         ? ''
@@ -129,7 +151,7 @@ export class ResponseCache extends EventEmitter {
    */
   fill(plan: Plan, key: string, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
     // `!` never follows a bucket number, so no cache key looks like a lock key.
-    const lock = new PeerLock(this.store, `${key}!lock`, this.#lockTtl(plan), async () => decodeEntry(await this.store.get(key)))
+    const lock = new PeerLock(this.store, `${key}!lock`, this.#lockTtl(plan), async () => this.#decode(await this.store.get(key)))
     const work = async (): Promise<Outcome> => {
       let claim = await lock.claim()
       if (claim.kind === 'busy') {
@@ -158,9 +180,7 @@ export class ResponseCache extends EventEmitter {
     if (outcome.entry) outcome.entry.created = this.now()
     this.stats.computations++
     this.#observeCompute(plan.name, ms)
-    if (this.listenerCount('compute') > 0) {
-      this.emit('compute', { route: plan.name, ms, status: outcome.entry?.status ?? 0, reason } satisfies ComputeEvent)
-    }
+    if (this.listenerCount('compute') > 0) this.emit('compute', computeEvent(plan.name, ms, reason, outcome))
     return outcome
   }
 
@@ -180,7 +200,7 @@ export class ResponseCache extends EventEmitter {
     const ttl = isGoodStatus(entry.status)
       ? (entry.bucket + 1) * route.windowMs - this.now() + route.staleMs
       : route.errorTtlMs
-    return ttl > 0 ? this.store.set(key, bytes, Math.ceil(ttl)) : Promise.resolve()
+    return ttl > 0 ? this.store.set(key, this.#asText ? toText(bytes) : bytes, Math.ceil(ttl)) : Promise.resolve()
   }
 
   /**
@@ -194,7 +214,7 @@ export class ResponseCache extends EventEmitter {
     const lead = Math.min(plan.route.windowMs / 2, 2 * (this.#computeMs.get(plan.name) ?? 0) + 1000)
     if (left > lead) return false
     this.#warmed.set(plan.next, plan.bucket + 1)
-    for (const [key, bucket] of this.#warmed) if (bucket <= plan.bucket) this.#warmed.delete(key)
+    for (const [key, bucket] of [...this.#warmed.entries()]) if (bucket <= plan.bucket) this.#warmed.delete(key)
     return true
   }
 
@@ -205,9 +225,14 @@ export class ResponseCache extends EventEmitter {
     }
   }
 
-  /** Removes every bucket and variant of one route (SCAN + UNLINK on Redis), in both stores. */
-  async invalidate(route: string): Promise<number> {
-    const prefix = this.#prefix(route)
+  /**
+   * Removes every bucket and variant of one route (SCAN + UNLINK on Redis), in both stores; with
+   * `resource`, of that resource only: the route's parameters (`{ id: '1' }`), or the path when the
+   * route is mounted outside a router (`'/x/1'`). An empty parameter object means the whole route.
+   */
+  async invalidate(route: string, resource?: ResourceParams | string): Promise<number> {
+    const segment = typeof resource === 'string' ? pathSegment(normalisePath(resource)) : resourceSegment(resource)
+    const prefix = keyPrefix(this.options.namespace, route, this.#hashTag, segment)
     for (const key of this.#warmed.keys()) if (key.startsWith(prefix)) this.#warmed.delete(key)
     return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
   }
@@ -229,14 +254,16 @@ export class ResponseCache extends EventEmitter {
     return this.#health.read()
   }
 
-  /** Waits for running computations, then closes both stores. */
+  /** Waits for running computations, then closes both stores; later requests pass through uncached. */
   async close(): Promise<void> {
+    this.#closed = true
     await this.flights.settle()
     this.store.close()
     await Promise.allSettled([this.store.primary.disconnect?.(), this.store.fallback?.disconnect?.()])
   }
 
   #decode(value: unknown): CachedEntry | undefined {
+    if (typeof value === 'string') return decodeEntry(fromText(value))
     if (typeof value !== 'object' || value === null) return decodeEntry(value)
     let entry = this.#decoded.get(value)
     if (entry === undefined) {
@@ -246,12 +273,9 @@ export class ResponseCache extends EventEmitter {
     return entry ?? undefined
   }
 
-  /** Key prefixes per route name, built once: encoding a name (and hashing a long one) is not free. */
   #prefix(name: string): string {
     let prefix = this.#prefixes.get(name)
     if (prefix === undefined) {
-      // Names come from routes, a small set; the cap guards routes named by raw path.
-      if (this.#prefixes.size >= 1000) this.#prefixes.clear()
       prefix = keyPrefix(this.options.namespace, name, this.#hashTag)
       this.#prefixes.set(name, prefix)
     }
@@ -271,6 +295,8 @@ export class ResponseCache extends EventEmitter {
 /** Deletes a prefix with the store's own SCAN when it has one, else through its iterator. */
 async function deletePrefix(store: KeyvStoreAdapter & CacheStore, prefix: string, logger: Logger): Promise<number> {
   if (store.deletePrefix) return store.deletePrefix(prefix)
+  const inside = keyvInside(store)
+  if (inside?.inner.deletePrefix) return inside.inner.deletePrefix(inside.scoped(prefix))
   if (!store.iterator) {
     logger.warn({ event: 'cache_invalidate_unsupported', prefix }, 'Cache store cannot list keys: nothing invalidated')
     return 0

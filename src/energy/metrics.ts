@@ -63,7 +63,7 @@ export function createMetrics(cache: ResponseCache): EnergyMetrics {
 
   const onLookup = (event: LookupEvent): void => lookups.observe({ route: event.route, result: event.result }, event.ms / 1000)
   const onCompute = (event: ComputeEvent): void => {
-    const outcome = event.status >= 200 && event.status < 500 ? 'ok' : 'error'
+    const outcome = event.status !== undefined && event.status >= 200 && event.status < 500 ? 'ok' : 'error'
     computations.observe({ route: event.route, reason: event.reason, outcome }, event.ms / 1000)
   }
   const onStoreError = (error: unknown): void => {

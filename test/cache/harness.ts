@@ -111,14 +111,7 @@ export async function harness(t: Test, options: HarnessOptions): Promise<Harness
     })
   }
   app.use(router.routes())
-  const server = app.listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  t.teardown(async () => {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-    await cache.close()
-  })
+  const base = await serveApp(t, app, cache)
   return {
     cache,
     clock,
@@ -130,6 +123,18 @@ export async function harness(t: Test, options: HarnessOptions): Promise<Harness
       return { status: response.status, headers: response.headers, xcache: response.headers.get('x-cache'), text: bytes.toString(), bytes }
     },
   }
+}
+
+/** Serves `app` on loopback until the test ends, then closes the server and the cache; the base URL. */
+export async function serveApp(t: Test, app: Koa, cache: ResponseCache): Promise<string> {
+  const server = app.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  t.teardown(async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+    await cache.close()
+  })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
 /** Records log lines instead of printing them, so tests can count warnings. */

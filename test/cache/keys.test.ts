@@ -2,12 +2,16 @@ import t from 'tap'
 import fc from 'fast-check'
 import { scanPattern } from '../../adapters/redis-wire.js'
 import assert from 'node:assert/strict'
+import querystring from 'node:querystring'
 import {
   bucketEndsInMs,
   bucketOf,
   cacheKey,
   encodeRouteName,
   keyPrefix,
+  normalisePath,
+  pathSegment,
+  resourceSegment,
   validateNamespace,
   variantOf,
 } from '../../src/cache/keys.js'
@@ -131,11 +135,11 @@ t.test('hash-tag prefix keeps every bucket of a route in one Cluster slot', asyn
 t.test('validateNamespace', async (t) => {
   for (const ok of ['energy', 'a', 'A.b-c_9', 'x'.repeat(64)]) t.doesNotThrow(() => validateNamespace(ok), ok)
   for (const bad of ['', 'x'.repeat(65), 'a:b', 'a b', '{a}', 'a*', 'é', 'a\n']) {
-    t.throws(() => validateNamespace(bad), { name: 'TypeError', message: /namespace/ }, JSON.stringify(bad))
-    t.throws(() => keyPrefix(bad, 'gradient', false), { name: 'TypeError', message: /namespace/ })
+    t.throws(() => validateNamespace(bad), { name: 'OptionError', code: 'E_OPTION', option: 'namespace' }, JSON.stringify(bad))
+    t.throws(() => keyPrefix(bad, 'gradient', false), { name: 'OptionError', message: /namespace/ })
   }
-  t.throws(() => validateNamespace(undefined as unknown as string), TypeError)
-  t.throws(() => validateNamespace(42 as unknown as string), TypeError)
+  t.throws(() => validateNamespace(undefined as unknown as string), { name: 'OptionError', option: 'namespace' })
+  t.throws(() => validateNamespace(42 as unknown as string), { name: 'OptionError', option: 'namespace' })
 })
 
 t.test('encodeRouteName: plain names stay, specials are escaped', async (t) => {
@@ -245,7 +249,16 @@ t.test('variantOf: nothing varies -> no variant', async (t) => {
 
 t.test('variantOf: query normalisation', async (t) => {
   t.equal(variant({ search: 'b=2&a=1' }), variant({ search: 'a=1&b=2' }), 'order-insensitive')
-  t.equal(variant({ search: 'a=2&a=1' }), variant({ search: 'a=1&a=2' }), 'repeated values sorted')
+  t.not(variant({ search: 'a=2&a=1' }), variant({ search: 'a=1&a=2' }), 'a repeated parameter keeps the order of its values')
+  t.not(variant({ search: 'id=1&id=2' }), variant({ search: 'id=2&id=1' }))
+  t.equal(variant({ search: 'id=1&x=0&id=2' }), variant({ search: 'x=0&id=1&id=2' }), 'only values of one name keep their order')
+  t.not(variant({ search: 'a=%FF' }), variant({ search: 'a=%FE' }), 'invalid UTF-8 escapes stay apart')
+  t.not(variant({ search: '%FF=1' }), variant({ search: '%FE=1' }))
+  t.not(variant({ search: 'a=%FF' }), variant({ search: 'a=%EF%BF%BD' }), 'an invalid escape is not U+FFFD')
+  t.equal(variant({ search: 'a=%c3%a9' }), variant({ search: 'a=%C3%A9' }), 'escape case does not matter')
+  t.equal(variant({ search: 'a=%C3%A9' }), variant({ search: 'a=é' }), 'a raw UTF-8 byte sequence equals its escapes')
+  t.equal(variant({ search: 'a=%G1' }), variant({ search: 'a=%25G1' }), 'a broken escape is the literal text')
+  t.equal(variant({ search: 'é=1', query: ['é'] }), variant({ search: '%C3%A9=1', query: ['é'] }), 'allow-list names match decoded names')
   t.not(variant({ search: 'a=1&a=2' }), variant({ search: 'a=1' }), 'repeated parameters keep all values')
   t.not(variant({ search: 'a=1&a=1' }), variant({ search: 'a=1' }), 'a repeated value counts')
   t.not(variant({ search: 'a=1' }), variant({ search: 'a=2' }))
@@ -263,11 +276,12 @@ t.test('variantOf: query normalisation', async (t) => {
   )
   t.not(variant({ search: 'page=2', query: ['page'] }), variant({ search: 'page=3', query: ['page'] }))
   t.equal(variant({ search: 'a=1&b=2', query: false }), variant({ search: '', query: false }))
-  property(t, 'one variant exactly when the kept parameters are the same multiset', () => {
+  property(t, 'one variant exactly when the kept parameters are equal, per name in order', () => {
     const pair = fc.tuple(fc.constantFrom('a', 'b', 'c', 'a b', '%'), fc.constantFrom('1', '2', '', '=', '&'))
     const query = fc.array(pair, { maxLength: 4 })
+    // Stable sort by name only: the values of one name keep their order.
     const normal = (pairs: Array<[string, string]>) =>
-      JSON.stringify(pairs.filter(([name]) => name !== 'c').sort())
+      JSON.stringify(pairs.filter(([name]) => name !== 'c').sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)))
     const search = (pairs: Array<[string, string]>) => new URLSearchParams(pairs).toString()
     fc.assert(
       fc.property(query, query, (p, q) => {
@@ -278,10 +292,10 @@ t.test('variantOf: query normalisation', async (t) => {
       { numRuns: 2000 },
     )
   })
-  property(t, 'shuffling parameters never changes the variant', () =>
+  property(t, 'shuffling differently named parameters never changes the variant', () =>
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.string(), fc.string()), { maxLength: 8 }).chain((pairs) =>
+        fc.uniqueArray(fc.tuple(fc.string(), fc.string()), { maxLength: 8, selector: ([name]) => name }).chain((pairs) =>
           fc.tuple(fc.constant(pairs), fc.shuffledSubarray(pairs, { minLength: pairs.length, maxLength: pairs.length })),
         ),
         ([pairs, shuffled]) => {
@@ -374,6 +388,142 @@ t.test('scanPattern escapes Redis glob specials', async (t) => {
         assert.equal(pattern.test(key), key.startsWith(prefix))
       }),
       { numRuns: 1000 },
+    ),
+  )
+})
+
+t.test('resource segments: parameters and paths before the bucket', async (t) => {
+  t.equal(resourceSegment(undefined), '')
+  t.equal(resourceSegment({}), '', 'no parameters: the seed\'s keys')
+  t.equal(resourceSegment({ id: undefined }), '', 'an optional parameter left out')
+  t.equal(resourceSegment({ id: '1' }), 'id=1')
+  t.equal(resourceSegment({ id: 1 }), 'id=1', 'numbers as invalidate() may be given them')
+  t.equal(resourceSegment({ b: '2', a: '1' }), 'a=1&b=2', 'sorted by name')
+  t.equal(resourceSegment({ id: 'a:b*c' }), 'id=a%3Ab%2Ac')
+  t.equal(resourceSegment({ path: 'a/b' }), 'path=a/b', 'a slash stays readable')
+  t.equal(resourceSegment({ path: ['a', 'b/c'] }), 'path=a/b%2Fc', 'wildcard parts joined with /')
+  t.not(resourceSegment({ id: '1&b=2' }), resourceSegment({ id: '1', b: '2' }))
+  t.not(resourceSegment({ id: 'a%2Fb' }), resourceSegment({ id: 'a/b' }))
+  t.equal(pathSegment('/x/1'), '/x/1')
+  t.equal(pathSegment('/x y'), '/x%20y')
+  t.not(pathSegment('x'), pathSegment('/x'))
+  t.equal(normalisePath('/x/%31'), '/x/1', 'escaped unreserved characters decoded')
+  t.equal(normalisePath('/x/%2f'), '/x/%2F', 'other escapes upper-cased, not decoded')
+  t.equal(normalisePath('/X/1'), '/X/1', 'case kept')
+  t.equal(normalisePath('/x//1/'), '/x//1/', 'slashes kept')
+  t.equal(keyPrefix('energy', 'user', false, 'id=1'), 'energy:user:id=1:')
+  t.equal(keyPrefix('energy', 'user', true, 'id=1'), 'energy:{user}:id=1:', 'the hash tag covers the route only')
+  t.equal(keyPrefix('energy', 'gradient', false, ''), 'energy:gradient:')
+})
+
+const paramName = fc.oneof(fc.constantFrom('id', 'a', 'b', 'path', 'x y'), fc.string({ unit: anyChar, minLength: 1, maxLength: 8 }))
+const paramValue = fc.oneof(
+  fc.string({ unit: anyChar, maxLength: 30 }),
+  fc.array(fc.string({ unit: anyChar, maxLength: 8 }), { minLength: 1, maxLength: 3 }),
+  fc.string({ unit: anyChar, minLength: 100, maxLength: 300 }),
+)
+const params = fc.dictionary(paramName, paramValue, { maxKeys: 3 })
+const resource = fc.oneof(params.map(resourceSegment), fc.string({ unit: anyChar, maxLength: 200 }).map((p) => pathSegment(`/${p}`)))
+
+t.test('resource segments are injective and never look like a bucket', async (t) => {
+  // A parameter value is one string for a route or an array for its wildcard, never both.
+  const canonical = (p: Record<string, string | string[]>) =>
+    JSON.stringify(Object.entries(p).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, typeof v, v]))
+  property(t, 'different parameters give different segments', () =>
+    fc.assert(
+      fc.property(params, params, (a, b) => {
+        fc.pre(canonical(a) !== canonical(b))
+        const sameShape = Object.keys(a).every((k) => !(k in b) || typeof a[k] === typeof b[k])
+        fc.pre(sameShape)
+        assert.notEqual(resourceSegment(a), resourceSegment(b))
+      }),
+      { numRuns: 1000 },
+    ),
+  )
+  property(t, 'different paths give different segments', () =>
+    fc.assert(
+      fc.property(fc.string({ unit: anyChar, maxLength: 200 }), fc.string({ unit: anyChar, maxLength: 200 }), (a, b) => {
+        fc.pre(a !== b)
+        assert.notEqual(pathSegment(a), pathSegment(b))
+      }),
+      { numRuns: 1000 },
+    ),
+  )
+  property(t, 'a resource segment is one key segment that is never a bucket, at most 96 chars', () =>
+    fc.assert(
+      fc.property(resource, (segment) => {
+        fc.pre(segment !== '')
+        assert.doesNotMatch(segment, /^-?[0-9]+$/)
+        assert.match(segment, /[=/~]/)
+        assert.doesNotMatch(segment, /[:*?[\]{}\s\\]/)
+        assert.ok(segment.length <= 96, segment)
+      }),
+      { numRuns: 1000 },
+    ),
+  )
+  property(t, 'invalidating one resource reaches none of another resource or route', () =>
+    fc.assert(
+      fc.property(namespace, routeName, resource, resource, fc.boolean(), fc.integer(), (ns, route, ra, rb, tag, bucket) => {
+        fc.pre(ra !== rb && ra !== '')
+        const prefixA = keyPrefix(ns, route, tag, ra)
+        const keyOfB = cacheKey(keyPrefix(ns, route, tag, rb), bucket, variant({ search: 'x=1' }))
+        assert.ok(!keyOfB.startsWith(prefixA))
+        assert.ok(!redisGlob(scanPattern(prefixA)).test(keyOfB))
+        assert.ok(keyOfB.startsWith(keyPrefix(ns, route, tag)), 'but invalidating the route does')
+        if (tag) assert.equal(hashTagOf(keyOfB), encodeRouteName(route), 'one slot per route')
+      }),
+      { numRuns: 500 },
+    ),
+  )
+  property(t, 'a key with a resource is at most namespace + 232 chars of printable ASCII', () =>
+    fc.assert(
+      fc.property(namespace, routeName, resource, fc.boolean(), fc.maxSafeInteger(), fc.string(), (ns, route, r, tag, bucket, search) => {
+        const key = cacheKey(keyPrefix(ns, route, tag, r), -bucket, variant({ search }))
+        assert.ok(key.length <= ns.length + 232, `${key.length}`)
+        assert.match(key, /^[\x21-\x7e]+$/)
+      }),
+      { numRuns: 300 },
+    ),
+  )
+})
+
+t.test('two requests share a key only when route, parameters, query and varied headers agree', async (t) => {
+  // Small alphabets, so that equal inputs (and near misses: %31 and 1, %FF and %FE, + and space) are
+  // drawn often. The oracle reads the query with node:querystring, as Koa's ctx.query does, but
+  // decoding to bytes; the key is built by the cache's own functions.
+  const request = fc.record({
+    route: fc.constantFrom('user', 'users', 'a:b'),
+    params: fc.dictionary(fc.constantFrom('id', 'x'), fc.constantFrom('1', '2', '%31', 'a/b', 'a%2Fb'), { maxKeys: 2 }),
+    pairs: fc.array(fc.tuple(fc.constantFrom('a', 'b', '%61'), fc.constantFrom('1', '%31', '%FF', '%FE', '+', '%20', '')), { maxLength: 3 }),
+    accept: fc.constantFrom(undefined, 'json', ' json', 'xml'),
+  })
+  const options = fc.record({ query: fc.constantFrom<boolean | string[]>(true, false, ['a']), vary: fc.constantFrom<string[]>([], ['accept']) })
+  type Request = { route: string; params: Record<string, string>; pairs: Array<[string, string]>; accept: string | undefined }
+  const search = (r: Request) => r.pairs.map(([n, v]) => `${n}=${v}`).join('&')
+  const keyOf = (r: Request, o: { query: boolean | string[]; vary: string[] }) =>
+    cacheKey(
+      keyPrefix('ns', r.route, false, resourceSegment(r.params)),
+      7,
+      variantOf({ search: search(r), query: o.query, vary: o.vary, headers: r.accept === undefined ? {} : { accept: r.accept } }),
+    )
+  const oracle = (r: Request, o: { query: boolean | string[]; vary: string[] }) => {
+    // unescapeBuffer: Node's own percent-decoder, leaving malformed escapes as text (untyped in @types/node).
+    const { unescapeBuffer } = querystring as unknown as { unescapeBuffer(text: string): Buffer }
+    const bytes = (s: string) => unescapeBuffer(s).toString('latin1')
+    const parsed = querystring.parse(search(r), '&', '=', { decodeURIComponent: bytes, maxKeys: 0 })
+    const kept = Object.keys(parsed)
+      .filter((name) => o.query === true || (Array.isArray(o.query) && o.query.includes(name)))
+      .sort()
+      .map((name) => [name, [parsed[name]].flat()])
+    const params = Object.entries(r.params).sort().map(([k, v]) => [k, v])
+    return JSON.stringify([r.route, params, kept, o.vary.length > 0 ? (r.accept?.trim() ?? null) : 0])
+  }
+  property(t, 'key equality is exactly equality of what the route\'s rules see', () =>
+    fc.assert(
+      fc.property(request, request, options, (a, b, o) => {
+        assert.equal(keyOf(a, o) === keyOf(b, o), oracle(a, o) === oracle(b, o))
+      }),
+      { numRuns: 5000 },
     ),
   )
 })
