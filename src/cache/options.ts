@@ -38,7 +38,11 @@ export interface RouteOptions {
   query?: boolean | readonly string[]
   /** Request headers whose values select a variant. */
   vary?: readonly string[]
-  /** Cache requests with Authorization or Cookie too; requires `vary` to name the headers that select the answer. */
+  /**
+   * Cache requests with Authorization or Cookie too; requires `vary` to name the headers that
+   * select the answer. A credential not named in `vary` still bypasses: with
+   * `vary: ['authorization']`, a request with a Cookie is not served from the cache.
+   */
   shared?: boolean
   /** Compute the next bucket shortly before rollover for keys requested in this one. Default false. */
   warm?: boolean
@@ -103,7 +107,11 @@ export function resolveRoute(options: RouteOptions): ResolvedRoute {
   })
   const shared = optionalBool(options.shared, 'route.shared') ?? false
   if (shared && !vary.some((h) => h === 'authorization' || h === 'cookie')) {
-    throw new OptionError('route.vary', 'to name authorization and/or cookie when route.shared is true', options.vary ?? [])
+    throw new OptionError(
+      'route.vary',
+      'to name authorization and/or cookie when route.shared is true (requests with a credential not named still bypass)',
+      options.vary ?? [],
+    )
   }
   return {
     name,

@@ -6,7 +6,7 @@ import { MemoryStore } from '../../adapters/memory.js'
 import { consoleLogger, type CacheStore, type Logger } from '../../adapters/contract.js'
 import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
 import { Flights, PeerLock } from './flight.js'
-import { bucketOf, cacheKey, keyPrefix, variantOf } from './keys.js'
+import { bucketEndMs, bucketOf, cacheKey, keyPrefix, variantOf } from './keys.js'
 import { CacheStats, readHealth, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { cacheMiddleware } from './middleware.js'
 import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute, type RouteOptions } from './options.js'
@@ -23,6 +23,8 @@ export interface Plan {
   current: string
   previous: string
   next: string
+  /** The accepted content codings that went into the keys, on a route whose answers are compressed. */
+  codings?: string
 }
 
 /** What running the handler produced: the answer as an entry, and whether others may share it. */
@@ -87,12 +89,13 @@ export class ResponseCache extends EventEmitter {
     return this.options.clock()
   }
 
-  plan(route: ResolvedRoute, name: string, search: string, headers: IncomingHttpHeaders): Plan {
+  /** `codings`: the accepted content codings, for a route whose answers are compressed (encoding.ts). */
+  plan(route: ResolvedRoute, name: string, search: string, headers: IncomingHttpHeaders, codings?: string): Plan {
     const prefix = this.#prefix(name)
     const variant =
-      route.vary.length === 0 && (route.query === false || search === '')
+      route.vary.length === 0 && (route.query === false || search === '') && codings === undefined
         ? ''
-        : variantOf({ search, query: route.query, vary: route.vary, headers })
+        : variantOf({ search, query: route.query, vary: route.vary, headers, codings })
     const bucket = bucketOf(this.now(), route.window)
     return {
       route,
@@ -101,6 +104,7 @@ export class ResponseCache extends EventEmitter {
       current: cacheKey(prefix, bucket, variant),
       previous: cacheKey(prefix, bucket - 1, variant),
       next: cacheKey(prefix, bucket + 1, variant),
+      codings,
     }
   }
 
@@ -153,7 +157,9 @@ export class ResponseCache extends EventEmitter {
     const started = performance.now()
     const outcome = await compute()
     const ms = performance.now() - started
-    if (outcome.entry) outcome.entry.created = this.now()
+    // The middleware stamps its answer when the handler returns (it answers before the engine
+    // sees the outcome); anything unstamped is stamped now.
+    if (outcome.entry && outcome.entry.created === 0) outcome.entry.created = this.now()
     this.stats.computations++
     this.#observeCompute(plan.name, ms)
     if (this.listenerCount('compute') > 0) {
@@ -188,7 +194,7 @@ export class ResponseCache extends EventEmitter {
    */
   shouldWarm(plan: Plan): boolean {
     if (!plan.route.warm || this.#warmed.has(plan.next) || this.flights.has(plan.next)) return false
-    const left = (plan.bucket + 1) * plan.route.windowMs - this.now()
+    const left = bucketEndMs(plan.bucket, plan.route.windowMs) - this.now()
     const lead = Math.min(plan.route.windowMs / 2, 2 * (this.#computeMs.get(plan.name) ?? 0) + 1000)
     if (left > lead) return false
     this.#warmed.set(plan.next, plan.bucket + 1)
@@ -257,7 +263,7 @@ export class ResponseCache extends EventEmitter {
   }
 
   #withinStale(entry: CachedEntry, route: ResolvedRoute): boolean {
-    return this.now() < (entry.bucket + 1) * route.windowMs + route.staleMs
+    return this.now() < bucketEndMs(entry.bucket, route.windowMs) + route.staleMs
   }
 
   #observeCompute(name: string, ms: number): void {

@@ -37,7 +37,7 @@ for (const backend of ['memory', 'redis'] as const) {
       t.equal(second.text, first.text, `${name}: byte for byte the same body`)
       t.equal(second.headers.get('etag'), first.headers.get('etag'))
       t.equal(second.headers.get('server-timing'), null, `${name}: nothing computed for the hit`)
-      t.match(second.headers.get('cache-control'), /^public, max-age=\d+$/)
+      t.match(second.headers.get('cache-control'), /^public, max-age=\d+, stale-while-revalidate=\d+$/)
 
       const busted = await request(base, `/energy/${name}?_=${Math.random()}`)
       t.equal(busted.headers.get('x-cache'), 'HIT', `${name}: a cache-busting query parameter shares the entry`)
