@@ -58,8 +58,9 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
  * Response headers a hit never replays, as nginx and Varnish drop them: one user's cookie must not
  * reach another; the hop-by-hop and framing headers (RFC 9110 section 7.6.1) describe one
  * connection and one message, and a replayed Transfer-Encoding or Content-Length would make the
- * client read the next response as part of this one; Date is the sender's clock; Age and X-Cache
- * are what the cache itself says about the answer. Every other header the handler set is replayed
+ * client read the next response as part of this one; Date is the sender's clock; Server-Timing
+ * measures the computation of one response, not the hit that replays it; Age and X-Cache are what
+ * the cache itself says about the answer. Every other header the handler set is replayed
  * (Cache-Control, ETag and Vary are merged with the cache's own, see downstream.ts).
  */
 export const UNREPLAYED_HEADERS: ReadonlySet<string> = new Set([
@@ -73,6 +74,7 @@ export const UNREPLAYED_HEADERS: ReadonlySet<string> = new Set([
   'upgrade',
   'content-length',
   'date',
+  'server-timing',
   'age',
   'x-cache',
 ])
