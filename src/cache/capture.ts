@@ -69,7 +69,9 @@ export async function detached(ctx: Context, next: Next, plan: Plan, ahead: numb
   const shadow = new ServerResponse(ctx.req)
   shadow.statusCode = 404 // as Koa starts every request
   ctx.res = ctx.response.res = ctx.request.res = shadow
-  // Koa keeps these two on the response object; the handler must start as on a fresh request.
+  // Koa keeps these two on the response object and has no public way to reset them (checked
+  // against koa 3.3); the handler must start as on a fresh request. Tested by the refresh and
+  // warm tests in misses.test.ts.
   const state = ctx.response as unknown as { _body?: unknown; _explicitStatus?: boolean }
   state._body = undefined
   state._explicitStatus = false
