@@ -17,24 +17,25 @@ const NOT_STORED: Outcome = Object.freeze({ entry: undefined, shared: false })
  * answer cannot be stored is not read, and a stream read for storing is handed on as its bytes.
  */
 export async function capture(ctx: Context, next: Next, plan: Plan, ahead: number, clock: () => number): Promise<Outcome> {
-  const before = new Set(ctx.response.res.getHeaderNames())
+  // Node's getHeaders() is a copy: what the middleware above the cache set before calling it.
+  const above = ctx.response.headers as Record<string, unknown>
   try {
     await next()
   } catch (error) {
     const outcome = thrownOutcome(error, plan, ahead)
     if (outcome.entry === undefined) return outcome
     // As Koa's own error handler: nothing the failed handler set goes out with the error.
-    for (const name of ctx.response.res.getHeaderNames()) if (!before.has(name)) ctx.remove(name)
+    for (const name of ctx.response.res.getHeaderNames()) if (!(name in above)) ctx.remove(name)
     outcome.entry.created = clock()
     return outcome
   }
-  const entry = await entryOf(ctx, plan, ahead)
+  const entry = await entryOf(ctx, plan, ahead, above)
   if (entry === undefined) return NOT_STORED
   entry.created = clock()
   return { entry, shared: true }
 }
 
-async function entryOf(ctx: Context, plan: Plan, ahead: number): Promise<CachedEntry | undefined> {
+async function entryOf(ctx: Context, plan: Plan, ahead: number, above: Record<string, unknown>): Promise<CachedEntry | undefined> {
   const { route } = plan
   // The handler wrote to the response itself (ctx.respond = false): nothing to replay.
   if (ctx.res.headersSent) return undefined
@@ -53,7 +54,7 @@ async function entryOf(ctx: Context, plan: Plan, ahead: number): Promise<CachedE
   if (ctx.method === 'HEAD' && body.length === 0 && status !== 204) return undefined
   const decision = storability(status, headers, body.length, route)
   if (decision.store === false) return undefined
-  const replay = pickReplayableHeaders(headers)
+  const replay = pickReplayableHeaders(headers, above)
   const etag = replay.find(([name]) => name === 'etag')
   if (etag !== undefined && coding !== undefined) etag[1] = etagForCoding(etag[1], coding)
   if (etag === undefined && decision.store === 'fresh') replay.push(['etag', strongEtag(body)])

@@ -88,13 +88,18 @@ function headerText(value: unknown): string | undefined {
   return undefined
 }
 
-/** The replayable headers of Node's lower-cased response headers (`ctx.response.headers`). */
-export function pickReplayableHeaders(headers: Record<string, unknown>): Array<[string, string]> {
+/**
+ * The replayable headers of Node's lower-cased response headers (`ctx.response.headers`). With
+ * `above` (the headers as they were before the handler ran), a header left as middleware above
+ * the cache set it is skipped: that middleware sets it again on every answer, per request
+ * (a request id, an echoed CORS origin), and a replayed copy would overwrite its new value.
+ */
+export function pickReplayableHeaders(headers: Record<string, unknown>, above?: Record<string, unknown>): Array<[string, string]> {
   const picked: Array<[string, string]> = []
   for (const name of Object.keys(headers)) {
     if (UNREPLAYED_HEADERS.has(name)) continue
     const text = headerText(headers[name])
-    if (text !== undefined) picked.push([name, text])
+    if (text !== undefined && (above === undefined || headerText(above[name]) !== text)) picked.push([name, text])
   }
   return picked
 }

@@ -121,6 +121,21 @@ t.test('every header the handler set is replayed on a HIT, but the deny-list (it
   t.equal(header(moved, 'location'), '/elsewhere', 'Location on a cached 301')
 })
 
+t.test('headers set above the cache are theirs: a HIT never replays another request\'s copy (item 3)', async (t) => {
+  const cache = await newCache('memory')
+  let id = 0
+  const requestId: Middleware = async (ctx, next) => {
+    ctx.set('X-Request-Id', `req-${++id}`)
+    await next()
+  }
+  const get = await serve(t, app(cache, {}, (ctx) => (ctx.body = { ok: true }), { above: () => [requestId, cors({ origin: (ctx) => ctx.get('Origin') })] }), cache)
+  await get('/page', { origin: 'https://a.example' })
+  const hit = await get('/page', { origin: 'https://b.example' })
+  t.equal(hit.xcache, 'HIT')
+  t.equal(header(hit, 'x-request-id'), 'req-2', 'the id of this request')
+  t.equal(header(hit, 'access-control-allow-origin'), 'https://b.example', 'the CORS answer for this origin')
+})
+
 t.test('Retry-After on a cached 503 is replayed (item 3)', async (t) => {
   const cache = await newCache('memory')
   const get = await serve(t, app(cache, {}, (ctx) => {
