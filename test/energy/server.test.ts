@@ -137,6 +137,9 @@ t.test('admin: bearer token, invalidate one route, clear all', async (t) => {
 
   for (const name of ['gradient', 'monitor']) await request(base, `/energy/${name}`)
   t.equal((await request(base, '/energy/gradient')).headers.get('x-cache'), 'HIT')
+  // A computation's flight (and its store lock, a key under the route's prefix) ends once its
+  // store write lands, which may be just after the client has the answer.
+  await waitFor('the computations to settle', async () => energy.cache.flights.size === 0)
 
   const invalidated = await del('/cache/gradient', `bearer ${token}`)
   t.equal(invalidated.status, 200, 'the scheme is case-insensitive')
