@@ -10,9 +10,9 @@ export async function bodyBytes(ctx: Context, limit: number): Promise<Buffer | u
   if (typeof body === 'string') return Buffer.from(body)
   if (body instanceof Readable) {
     const read = await readUpTo(body, limit)
-    if ('body' in read) return read.body
-    ctx.body = read.rest // hand the client every byte, unstored
-    return undefined
+    // The stream is drained either way: the client gets the bytes read, or the rest replayed.
+    ctx.body = 'body' in read ? read.body : read.rest
+    return 'body' in read ? read.body : undefined
   }
   return Buffer.from(JSON.stringify(body)) // what Koa itself would send
 }

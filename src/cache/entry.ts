@@ -2,8 +2,9 @@
 // parse or stringify and no base64 on the hit path.
 //
 // Layout (all integers big-endian):
-//   'K' 'B' 'C'  version=1
-//   status        uint16   100..599
+//   'K' 'B' 'C'  version=2   (1 held a short allow-list of headers and compressed answers under
+//                             keys without the encoding: such entries are misses now)
+//   status        uint16   200..599
 //   created       float64  ms since epoch, finite
 //   bucket        float64  a safe integer
 //   header count  uint8
@@ -13,14 +14,17 @@
 //   body length   uint32, body bytes, which end exactly at the end of the buffer
 //
 // decodeEntry accepts exactly what encodeEntry can produce, so decode(x) !== undefined implies
-// encode(decode(x)) equals x byte for byte.
+// encode(decode(x)) equals x byte for byte. Both apply the same rules (issue 23): a status a final
+// answer can have, no header that frames the message or belongs to one connection or user
+// (UNREPLAYED_HEADERS), at most MAX_HEADERS headers of MAX_HEADER_BYTES in all. Whatever else
+// sits in the store is a miss, and the next computation overwrites it.
 import { createHash } from 'node:crypto'
 import { Buffer } from 'node:buffer'
 
 export interface CachedEntry {
-  /** 100..599. */
+  /** 200..599. */
   status: number
-  /** Lower-case names, replayable headers only (see REPLAYABLE_HEADERS). */
+  /** Lower-case names; never one of UNREPLAYED_HEADERS. */
   headers: Array<[string, string]>
   body: Buffer
   /** ms since epoch when the response was computed. */
@@ -29,7 +33,7 @@ export interface CachedEntry {
 }
 
 const MAGIC = [0x4b, 0x42, 0x43] as const // 'KBC'
-const VERSION = 1
+const VERSION = 2
 const VERSION_AT = 3
 const STATUS_AT = 4
 const CREATED_AT = 6
@@ -37,7 +41,12 @@ const BUCKET_AT = 14
 const COUNT_AT = 22
 const FIXED_HEAD = COUNT_AT + 1
 const BODY_LENGTH_BYTES = 4
-const MAX_HEADERS = 0xff
+const MIN_STATUS = 200
+const MAX_STATUS = 599
+/** Far above what a handler sets (helmet adds about 12), far below what would slow a hit down. */
+export const MAX_HEADERS = 64
+/** Names and values together; nginx's default proxy buffer is 4-8 KiB, a long CSP about 2 KiB. */
+export const MAX_HEADER_BYTES = 32 * 1024
 const MAX_NAME_BYTES = 0xff
 const MAX_VALUE_BYTES = 0xffff
 const MAX_BODY_BYTES = 0xffffffff
@@ -45,15 +54,29 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
 // Node's checkInvalidHeaderChar: a value outside this would make the replay throw.
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
-/** Response headers a hit may replay. Never set-cookie: one user's cookie must not reach another. */
-export const REPLAYABLE_HEADERS: readonly string[] = Object.freeze([
-  'content-type',
-  'etag',
-  'content-encoding',
-  'cache-control',
-  'vary',
-  'last-modified',
-  'content-language',
+/**
+ * Response headers a hit never replays, as nginx and Varnish drop them: one user's cookie must not
+ * reach another; the hop-by-hop and framing headers (RFC 9110 section 7.6.1) describe one
+ * connection and one message, and a replayed Transfer-Encoding or Content-Length would make the
+ * client read the next response as part of this one; Date is the sender's clock; Server-Timing
+ * measures the computation of one response, not the hit that replays it; Age and X-Cache are what
+ * the cache itself says about the answer. Every other header the handler set is replayed
+ * (Cache-Control, ETag and Vary are merged with the cache's own, see downstream.ts).
+ */
+export const UNREPLAYED_HEADERS: ReadonlySet<string> = new Set([
+  'set-cookie',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+  'date',
+  'server-timing',
+  'age',
+  'x-cache',
 ])
 
 function headerText(value: unknown): string | undefined {
@@ -65,12 +88,18 @@ function headerText(value: unknown): string | undefined {
   return undefined
 }
 
-/** The replayable headers of Node's lower-cased response headers (`ctx.response.headers`). */
-export function pickReplayableHeaders(headers: Record<string, unknown>): Array<[string, string]> {
+/**
+ * The replayable headers of Node's lower-cased response headers (`ctx.response.headers`). With
+ * `above` (the headers as they were before the handler ran), a header left as middleware above
+ * the cache set it is skipped: that middleware sets it again on every answer, per request
+ * (a request id, an echoed CORS origin), and a replayed copy would overwrite its new value.
+ */
+export function pickReplayableHeaders(headers: Record<string, unknown>, above?: Record<string, unknown>): Array<[string, string]> {
   const picked: Array<[string, string]> = []
-  for (const name of REPLAYABLE_HEADERS) {
+  for (const name of Object.keys(headers)) {
+    if (UNREPLAYED_HEADERS.has(name)) continue
     const text = headerText(headers[name])
-    if (text !== undefined) picked.push([name, text])
+    if (text !== undefined && (above === undefined || headerText(above[name]) !== text)) picked.push([name, text])
   }
   return picked
 }
@@ -81,13 +110,18 @@ export function strongEtag(body: Buffer): string {
 }
 
 function checkEntry(e: CachedEntry): void {
-  if (!Number.isInteger(e.status) || e.status < 100 || e.status > 599) {
-    throw new RangeError(`entry status must be an integer in 100..599, got ${e.status}`)
+  if (!Number.isInteger(e.status) || e.status < MIN_STATUS || e.status > MAX_STATUS) {
+    throw new RangeError(`entry status must be an integer in ${MIN_STATUS}..${MAX_STATUS}, got ${e.status}`)
   }
   if (!Number.isFinite(e.created)) throw new RangeError(`entry created must be finite, got ${e.created}`)
   if (!Number.isSafeInteger(e.bucket)) throw new RangeError(`entry bucket must be a safe integer, got ${e.bucket}`)
   if (e.headers.length > MAX_HEADERS) throw new RangeError(`entry has ${e.headers.length} headers, at most ${MAX_HEADERS}`)
-  for (const [name, value] of e.headers) checkHeader(name, value)
+  let bytes = 0
+  for (const [name, value] of e.headers) {
+    checkHeader(name, value)
+    bytes += name.length + value.length
+  }
+  if (bytes > MAX_HEADER_BYTES) throw new RangeError(`entry headers take ${bytes} bytes, at most ${MAX_HEADER_BYTES}`)
   if (e.body.length > MAX_BODY_BYTES) throw new RangeError(`entry body has ${e.body.length} bytes, at most ${MAX_BODY_BYTES}`)
 }
 
@@ -95,6 +129,7 @@ function checkHeader(name: string, value: string): void {
   if (name.length > MAX_NAME_BYTES || !HEADER_NAME.test(name)) {
     throw new RangeError(`header name must be 1..${MAX_NAME_BYTES} lower-case token chars, got ${JSON.stringify(name)}`)
   }
+  if (UNREPLAYED_HEADERS.has(name)) throw new RangeError(`header ${name} is never replayed`)
   if (value.length > MAX_VALUE_BYTES || !HEADER_VALUE.test(value)) {
     throw new RangeError(`header ${name} has a value Node could not replay or longer than ${MAX_VALUE_BYTES} bytes`)
   }
@@ -156,19 +191,23 @@ function isValueBytes(buf: Buffer, start: number, end: number): boolean {
   return true
 }
 
-// Returns the offset after the headers, or -1 when they are malformed or run past the end.
+// Returns the offset after the headers, or -1 when they are malformed, refused or run past the end.
 function readHeaders(buf: Buffer, count: number, start: number, into: Array<[string, string]>): number {
+  if (count > MAX_HEADERS) return -1
   let at = start
+  let bytes = 0
   for (let i = 0; i < count; i++) {
     if (at + 1 > buf.length) return -1
     const nameLength = buf.readUInt8(at)
     at += 1
     if (at + nameLength + 2 > buf.length) return -1
     const name = buf.toString('latin1', at, at + nameLength)
-    if (!HEADER_NAME.test(name)) return -1
+    if (!HEADER_NAME.test(name) || UNREPLAYED_HEADERS.has(name)) return -1
     at += nameLength
     const valueLength = buf.readUInt16BE(at)
     at += 2
+    bytes += nameLength + valueLength
+    if (bytes > MAX_HEADER_BYTES) return -1
     if (at + valueLength > buf.length || !isValueBytes(buf, at, at + valueLength)) return -1
     into.push([name, buf.toString('latin1', at, at + valueLength)])
     at += valueLength
@@ -178,7 +217,8 @@ function readHeaders(buf: Buffer, count: number, start: number, into: Array<[str
 
 /**
  * The entry stored in `value`, or undefined for anything that is not a whole, valid entry of this
- * format (other types, JSON strings, truncated or padded buffers, other versions). Never throws:
+ * format (other types, JSON strings, truncated or padded buffers, other versions, a status, header
+ * or size encodeEntry refuses). Never throws:
  * a corrupt store value is a miss, not a 500. The body is a view of `value`, not a copy.
  */
 export function decodeEntry(value: unknown): CachedEntry | undefined {
@@ -187,7 +227,7 @@ export function decodeEntry(value: unknown): CachedEntry | undefined {
   const status = buf.readUInt16BE(STATUS_AT)
   const created = buf.readDoubleBE(CREATED_AT)
   const bucket = buf.readDoubleBE(BUCKET_AT)
-  if (status < 100 || status > 599 || !Number.isFinite(created) || !Number.isSafeInteger(bucket)) return undefined
+  if (status < MIN_STATUS || status > MAX_STATUS || !Number.isFinite(created) || !Number.isSafeInteger(bucket)) return undefined
   const headers: Array<[string, string]> = []
   const bodyLengthAt = readHeaders(buf, buf.readUInt8(COUNT_AT), FIXED_HEAD, headers)
   if (bodyLengthAt < 0 || bodyLengthAt + BODY_LENGTH_BYTES > buf.length) return undefined

@@ -51,10 +51,14 @@ export function bucketOf(nowMs: number, windowSeconds: number): number {
   return Math.floor(nowMs / (windowSeconds * 1000))
 }
 
+/** When `bucket` ends: the first millisecond of the next one. */
+export function bucketEndMs(bucket: number, windowMs: number): number {
+  return (bucket + 1) * windowMs
+}
+
 /** Milliseconds left in the current bucket, in (0, window]: max-age and warm-up timing. */
 export function bucketEndsInMs(nowMs: number, windowSeconds: number): number {
-  const windowMs = windowSeconds * 1000
-  return (bucketOf(nowMs, windowSeconds) + 1) * windowMs - nowMs
+  return bucketEndMs(bucketOf(nowMs, windowSeconds), windowSeconds * 1000) - nowMs
 }
 
 /** Throws an OptionError unless `namespace` is 1..64 chars of [A-Za-z0-9._-]; `{` `:` `*` would break keys. */
@@ -172,6 +176,8 @@ export interface VariantInput {
   vary: readonly string[]
   /** Node's lower-cased request headers. */
   headers: Record<string, string | string[] | undefined>
+  /** The content codings the request accepts, on routes whose answers are compressed (encoding.ts). */
+  codings?: string
 }
 
 function compareText(a: string, b: string): number {
@@ -219,11 +225,12 @@ function normaliseHeader(value: string | string[] | undefined): string | null {
  */
 export function variantOf(input: VariantInput): string {
   const pairs = keptQueryPairs(input.search, input.query)
-  if (pairs.length === 0 && input.vary.length === 0) return ''
+  if (pairs.length === 0 && input.vary.length === 0 && input.codings === undefined) return ''
   const headerValues = input.vary.map((name) => normaliseHeader(input.headers[name]))
   // JSON keeps the boundaries between names and values, so `a=1&b` and `a=1b` cannot meet; it
-  // also escapes lone surrogates, which a UTF-8 hash input would merge into U+FFFD.
-  const material = JSON.stringify([pairs, headerValues])
+  // also escapes lone surrogates, which a UTF-8 hash input would merge into U+FFFD. Without
+  // codings the material is what it always was, so existing keys do not move.
+  const material = JSON.stringify(input.codings === undefined ? [pairs, headerValues] : [pairs, headerValues, input.codings])
   return createHash('sha256').update(material).digest('base64url').slice(0, VARIANT_HASH_CHARS)
 }
 

@@ -1,15 +1,21 @@
-import { ServerResponse } from 'node:http'
+import { createHash } from 'node:crypto'
 import type { Context, Middleware, Next } from 'koa'
-import { bodyBytes } from './body.js'
-import { cacheTarget } from './cache-target.js'
-import { pickReplayableHeaders, strongEtag, type CachedEntry } from './entry.js'
+import { LRUCache } from 'lru-cache'
+import { cacheTarget, type CacheTarget } from './cache-target.js'
+import { capture, detached } from './capture.js'
+import { ageSeconds, cacheControl, varyHeader } from './downstream.js'
+import { acceptedCodings, contentCoding } from './encoding.js'
+import type { CachedEntry } from './entry.js'
 import type { CacheResult } from './metrics.js'
 import type { ResolvedRoute } from './options.js'
-import { bypassReason, etagMatches, isGoodStatus, storability, thrownOutcome } from './policy.js'
+import { bypassReason, carriesCredentials, etagMatches, isUnsafeMethod } from './policy.js'
 import type { Outcome, Plan, ResponseCache } from './response-cache.js'
+import { guardAnswer, headVerdict } from './response-head.js'
 
 /** Koa glue: reads the request, asks the engine, writes the answer. */
 export function cacheMiddleware(cache: ResponseCache, route: ResolvedRoute): Middleware {
+  // Route names whose answers came compressed: their keys include the accepted codings (encoding.ts).
+  const compressed = new LRUCache<string, true>({ max: 1000 })
   return async function bucketCache(ctx: Context, next: Next): Promise<void> {
     const started = performance.now()
     // A closed cache has no store to use: requests are served uncached, quietly.
@@ -19,114 +25,140 @@ export function cacheMiddleware(cache: ResponseCache, route: ResolvedRoute): Mid
     }
     const target = cacheTarget(ctx, route)
     const name = target.name
-    if (bypassReason(ctx.method, ctx.headers, route)) {
+    const bypass = bypassReason(ctx.method, ctx.headers, route)
+    if (bypass !== undefined) {
       ctx.set('X-Cache', 'BYPASS')
       cache.recordLookup(name, 'BYPASS', started)
-      return next()
+      if (bypass === 'credentials') return credentialed(ctx, next, cache, cache.plan(route, target, ctx.querystring, ctx.headers))
+      await next()
+      if (isUnsafeMethod(ctx.method) && ctx.status >= 200 && ctx.status < 400) invalidateTarget(ctx, cache, target)
+      return
     }
-    const plan = cache.plan(route, target, ctx.querystring, ctx.headers)
+    const codings = compressed.has(name) ? acceptedCodings(ctx) : undefined
+    const plan = cache.plan(route, target, ctx.querystring, ctx.headers, codings)
     const found = await cache.lookup(plan)
     if (found.kind === 'hit') {
       answer(ctx, cache, found.entry, 'HIT', plan)
-      if (cache.shouldWarm(plan)) afterResponse(ctx, () => cache.fill(plan, plan.next, 'warm', () => detached(ctx, next, plan, 1)))
+      if (cache.shouldWarm(plan)) afterResponse(ctx, () => cache.fill(plan, plan.next, 'warm', () => detached(ctx, next, plan, 1, () => cache.now())))
     } else if (found.kind === 'stale') {
       answer(ctx, cache, found.entry, 'STALE', plan)
       if (found.refresh && !cache.flights.has(plan.current)) {
-        afterResponse(ctx, () => cache.fill(plan, plan.current, 'refresh', () => detached(ctx, next, plan, 0)))
+        afterResponse(ctx, () => cache.fill(plan, plan.current, 'refresh', () => detached(ctx, next, plan, 0, () => cache.now())))
       }
     } else {
       await miss(ctx, next, cache, plan)
+      if (codings === undefined && contentCoding(ctx.response.headers) !== undefined) compressed.set(name, true)
     }
     cache.recordLookup(name, found.kind === 'miss' ? 'MISS' : found.kind === 'hit' ? 'HIT' : 'STALE', started)
   }
 }
 
+type Turn = { ran: boolean; outcome: Outcome }
+
+/**
+ * Joins the flight that `start` runs: this request either computes (ran) or gets the outcome of
+ * the request that did. The computing request answers as soon as the handler returns; the flight
+ * (what waiters get, and what is stored) settles only once that answer's head is written, when
+ * everything the middleware above the cache adds on the way out is known (response-head.ts).
+ */
+async function turn(ctx: Context, start: (compute: () => Promise<Outcome>) => Promise<Outcome>, produce: () => Promise<Outcome>): Promise<Turn> {
+  let ran = false
+  let computed: (outcome: Outcome) => void = () => undefined
+  const mine = new Promise<Outcome>((resolve) => (computed = resolve))
+  const flight = start(async () => {
+    ran = true
+    const candidate = await produce()
+    computed(candidate)
+    if (candidate.entry === undefined || !candidate.shared) return candidate
+    return (await headVerdict(ctx.res)) ? candidate : { ...candidate, shared: false }
+  })
+  const joined = flight.then((outcome): Promise<Turn> | Turn => (ran ? mine.then((own) => ({ ran, outcome: own })) : { ran, outcome }))
+  return Promise.race([mine.then((outcome) => ({ ran: true, outcome })), joined])
+}
+
 /** Single flight: the first request runs the handler, the others wait for its answer. */
 async function miss(ctx: Context, next: Next, cache: ResponseCache, plan: Plan): Promise<void> {
-  let ran = false
-  const outcome = await cache.fill(plan, plan.current, 'miss', () => {
-    ran = true
-    return capture(ctx, next, plan, 0)
-  })
+  const { ran, outcome } = await turn(
+    ctx,
+    (compute) => cache.fill(plan, plan.current, 'miss', compute),
+    () => capture(ctx, next, plan, 0, () => cache.now()),
+  )
   if (ran && outcome.error !== undefined && outcome.entry === undefined) throw outcome.error
   if (ran && outcome.entry) {
     if (outcome.error !== undefined) ctx.app.emit('error', outcome.error, ctx)
     answer(ctx, cache, outcome.entry, 'MISS', plan)
-  } else if (!ran && outcome.shared && outcome.entry) {
-    answer(ctx, cache, outcome.entry, 'MISS', plan)
-  } else {
-    // The answer was not shareable (Set-Cookie, private, too large...): compute our own.
-    if (!ran) await next()
-    ctx.set('X-Cache', 'MISS')
-  }
-}
-
-/**
- * Runs the rest of the chain and turns the response into an entry for bucket
- * `plan.bucket + ahead`. A thrown 5xx becomes an error answer (cached for
- * errorTtl); a thrown 4xx is the handler's to report and is thrown on.
- */
-async function capture(ctx: Context, next: Next, plan: Plan, ahead: number): Promise<Outcome> {
-  const { route } = plan
-  try {
-    await next()
-  } catch (error) {
-    return thrownOutcome(error, plan, ahead)
-  }
-  const body = await bodyBytes(ctx, route.maxBodyBytes)
-  if (body === undefined) return { entry: undefined, shared: false, status: ctx.status, notStored: 'body-too-large' }
-  const headers = ctx.response.headers as Record<string, unknown>
-  const decision = storability(ctx.status, headers, body.length, route)
-  const replay = pickReplayableHeaders(headers)
-  if (decision.store === 'fresh' && !replay.some(([h]) => h === 'etag')) replay.push(['etag', strongEtag(body)])
-  const entry: CachedEntry = { status: ctx.status, headers: replay, body, created: 0, bucket: plan.bucket + ahead }
-  if (decision.store === false) return { entry: undefined, shared: false, status: ctx.status, notStored: decision.reason }
-  return { entry, shared: true }
-}
-
-/** Writes an entry as the answer, with X-Cache, Age, Cache-Control and 304 on a matching ETag. */
-function answer(ctx: Context, cache: ResponseCache, entry: CachedEntry, result: CacheResult, plan: Plan): void {
-  const now = cache.now()
-  const response = ctx.response // skips ctx's delegation: this runs on every hit
-  response.status = entry.status
-  let etag: string | undefined
-  for (const [name, value] of entry.headers) {
-    response.set(name, value)
-    if (name === 'etag') etag = value
-  }
-  response.set('X-Cache', result)
-  response.set('Age', String(Math.max(0, Math.floor((now - entry.created) / 1000))))
-  response.set('Cache-Control', cacheControl(entry, result, plan, now))
-  if (entry.status >= 200 && entry.status < 300 && etagMatches(ctx.request.headers['if-none-match'], etag)) {
-    response.status = 304
-    response.body = null
     return
   }
-  response.body = entry.body
-}
-
-function cacheControl(entry: CachedEntry, result: CacheResult, plan: Plan, now: number): string {
-  if (!isGoodStatus(entry.status)) return 'no-store'
-  if (result === 'STALE') return 'public, max-age=0'
-  return `public, max-age=${Math.max(0, Math.ceil(((plan.bucket + 1) * plan.route.windowMs - now) / 1000))}`
+  // Not shareable (Set-Cookie, private, too large...): compute our own.
+  if (!ran && outcome.shared && outcome.entry) return answer(ctx, cache, outcome.entry, 'MISS', plan)
+  if (!ran) await next()
+  ctx.set('X-Cache', 'MISS')
+  const vary = varyHeader(undefined, plan.route, false)
+  if (vary !== undefined) ctx.vary(vary)
 }
 
 /**
- * Runs the rest of the chain after the client has its answer, to refresh the
- * current bucket or warm the next one. The real response is finished, so the
- * handler writes into a detached ServerResponse that nobody reads but us.
+ * A request that bypasses because of its credentials still joins a single flight, keyed by its
+ * credentials too: a handler that reads them without marking its answer private must not hand
+ * one user's answer to another. N such requests with the same credentials cost one computation
+ * and share the answer when it is shareable (no Set-Cookie, not private); otherwise each
+ * computes its own. Nothing is stored, and no cache headers are added.
  */
-async function detached(ctx: Context, next: Next, plan: Plan, ahead: number): Promise<Outcome> {
-  const shadow = new ServerResponse(ctx.req)
-  shadow.statusCode = 404 // as Koa starts every request
-  ctx.res = ctx.response.res = ctx.request.res = shadow
-  // Koa keeps these two on the response object; the handler must start as on a fresh request.
-  const state = ctx.response as unknown as { _body?: unknown; _explicitStatus?: boolean }
-  state._body = undefined
-  state._explicitStatus = false
-  const outcome = await capture(ctx, next, plan, ahead)
-  if (outcome.error !== undefined) ctx.app.emit('error', outcome.error, ctx)
-  return outcome
+async function credentialed(ctx: Context, next: Next, cache: ResponseCache, plan: Plan): Promise<void> {
+  const who = createHash('sha256').update(JSON.stringify([ctx.headers.authorization, ctx.headers.cookie])).digest('base64url')
+  const key = `${plan.current}!as:${who.slice(0, 22)}`
+  const { ran, outcome } = await turn(ctx, (compute) => cache.flights.run(key, compute), () => capture(ctx, next, plan, 0, () => cache.now()))
+  if (ran && outcome.error !== undefined && outcome.entry === undefined) throw outcome.error
+  if (ran) {
+    if (outcome.error !== undefined) ctx.app.emit('error', outcome.error, ctx)
+    if (outcome.error !== undefined && outcome.entry) writeEntry(ctx, outcome.entry)
+    return
+  }
+  if (outcome.shared && outcome.entry) writeEntry(ctx, outcome.entry)
+  else await next()
+}
+
+/** Writes an entry's status, headers and body; returns its ETag, Cache-Control and Vary. */
+function writeEntry(ctx: Context, entry: CachedEntry): { etag?: string; cacheControl?: string; vary?: string; coding?: string } {
+  const response = ctx.response // skips ctx's delegation: this runs on every hit
+  const found: { etag?: string; cacheControl?: string; vary?: string; coding?: string } = {}
+  response.status = entry.status
+  for (const [name, value] of entry.headers) {
+    response.set(name, value)
+    if (name === 'etag') found.etag = value
+    else if (name === 'cache-control') found.cacheControl = value
+    else if (name === 'vary') found.vary = value
+    else if (name === 'content-encoding') found.coding = value
+  }
+  response.body = entry.body
+  return found
+}
+
+/** Writes an entry as the answer, with X-Cache, Age, Cache-Control, Vary and 304 on a matching ETag. */
+function answer(ctx: Context, cache: ResponseCache, entry: CachedEntry, result: CacheResult, plan: Plan): void {
+  const now = cache.now()
+  const response = ctx.response
+  const own = writeEntry(ctx, entry)
+  response.set('X-Cache', result)
+  response.set('Age', String(ageSeconds(entry, now)))
+  const control = cacheControl(entry, plan.route, carriesCredentials(ctx.headers), own.cacheControl)
+  response.set('Cache-Control', control)
+  guardAnswer(ctx.res, control)
+  const vary = varyHeader(own.vary, plan.route, own.coding !== undefined)
+  if (vary !== undefined) response.set('Vary', vary)
+  if (entry.status >= 200 && entry.status < 300 && etagMatches(ctx.request.headers['if-none-match'], own.etag)) {
+    response.status = 304
+    response.body = null
+  }
+}
+
+/**
+ * A successful unsafe request invalidates the entries of its target (RFC 9111 section 4.4): the
+ * resource it names, or the whole route when the route has no resource segment. It starts before
+ * the response is written and is not awaited: a slow store never delays the answer.
+ */
+function invalidateTarget(ctx: Context, cache: ResponseCache, target: CacheTarget): void {
+  cache.invalidateTarget(target).catch((error: unknown) => ctx.app.emit('error', error, ctx))
 }
 
 /** Starts `task` once the client's response is out (or the client went away). */

@@ -45,7 +45,11 @@ export interface RouteOptions {
   query?: boolean | readonly string[]
   /** Request headers whose values select a variant. */
   vary?: readonly string[]
-  /** Cache requests with Authorization or Cookie too; requires `vary` to name the headers that select the answer. */
+  /**
+   * Cache requests with Authorization or Cookie too; requires `vary` to name the headers that
+   * select the answer. A credential not named in `vary` still bypasses: with
+   * `vary: ['authorization']`, a request with a Cookie is not served from the cache.
+   */
   shared?: boolean
   /**
    * The answer does not depend on Authorization or Cookie: requests carrying them are served from the
@@ -138,7 +142,7 @@ export function resolveRoute(options: RouteOptions): ResolvedRoute {
   })
   const shared = optionalBool(options.shared, 'route.shared') ?? false
   if (shared && !vary.some((h) => h === 'authorization' || h === 'cookie')) {
-    throw new OptionError('route.vary', 'a list naming authorization or cookie (route.shared is true)', options.vary ?? [])
+    throw new OptionError('route.vary', 'a list naming authorization or cookie (route.shared is true; requests with a credential not named still bypass)', options.vary ?? [])
   }
   const ignoreCredentials = optionalBool(options.ignoreCredentials, 'route.ignoreCredentials') ?? false
   if (ignoreCredentials && shared) {

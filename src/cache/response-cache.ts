@@ -9,7 +9,7 @@ import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
 import { Flights, PeerLock } from './flight.js'
 import type { CacheTarget } from './cache-target.js'
 import { keyvInside } from './keyv-instance.js'
-import { bucketOf, cacheKey, keyPrefix, normalisePath, pathSegment, resourceSegment, variantOf, type ResourceParams } from './keys.js'
+import { bucketEndMs, bucketOf, cacheKey, keyPrefix, normalisePath, pathSegment, resourceSegment, variantOf, type ResourceParams } from './keys.js'
 import { CacheStats, computeEvent, HealthReader, type CacheEvents, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { cacheMiddleware } from './middleware.js'
 import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute, type RouteOptions } from './options.js'
@@ -28,6 +28,8 @@ export interface Plan {
   current: string
   previous: string
   next: string
+  /** The accepted content codings that went into the keys, on a route whose answers are compressed. */
+  codings?: string
 }
 
 /** What running the handler produced: the answer as an entry, and whether others may share it. */
@@ -110,13 +112,14 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
     return this.#closed
   }
 
-  plan(route: ResolvedRoute, target: CacheTarget, search: string, headers: IncomingHttpHeaders): Plan {
+  /** `codings`: the accepted content codings, for a route whose answers are compressed (encoding.ts). */
+  plan(route: ResolvedRoute, target: CacheTarget, search: string, headers: IncomingHttpHeaders, codings?: string): Plan {
     const { name } = target
     const prefix = target.resource === '' ? this.#prefix(name) : `${this.#prefix(name)}${target.resource}:`
     const variant =
-      route.vary.length === 0 && (route.query === false || search === '')
+      route.vary.length === 0 && (route.query === false || search === '') && codings === undefined
         ? ''
-        : variantOf({ search, query: route.query, vary: route.vary, headers })
+        : variantOf({ search, query: route.query, vary: route.vary, headers, codings })
     const bucket = bucketOf(this.now(), route.window)
     return {
       route,
@@ -125,6 +128,7 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
       current: cacheKey(prefix, bucket, variant),
       previous: cacheKey(prefix, bucket - 1, variant),
       next: cacheKey(prefix, bucket + 1, variant),
+      codings,
     }
   }
 
@@ -177,7 +181,9 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
     const started = performance.now()
     const outcome = await compute()
     const ms = performance.now() - started
-    if (outcome.entry) outcome.entry.created = this.now()
+    // The middleware stamps its answer when the handler returns (it answers before the engine
+    // sees the outcome); anything unstamped is stamped now.
+    if (outcome.entry && outcome.entry.created === 0) outcome.entry.created = this.now()
     this.stats.computations++
     this.#observeCompute(plan.name, ms)
     if (this.listenerCount('compute') > 0) this.emit('compute', computeEvent(plan.name, ms, reason, outcome))
@@ -210,7 +216,7 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    */
   shouldWarm(plan: Plan): boolean {
     if (!plan.route.warm || this.#warmed.has(plan.next) || this.flights.has(plan.next)) return false
-    const left = (plan.bucket + 1) * plan.route.windowMs - this.now()
+    const left = bucketEndMs(plan.bucket, plan.route.windowMs) - this.now()
     const lead = Math.min(plan.route.windowMs / 2, 2 * (this.#computeMs.get(plan.name) ?? 0) + 1000)
     if (left > lead) return false
     this.#warmed.set(plan.next, plan.bucket + 1)
@@ -232,9 +238,17 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    */
   async invalidate(route: string, resource?: ResourceParams | string): Promise<number> {
     const segment = typeof resource === 'string' ? pathSegment(normalisePath(resource)) : resourceSegment(resource)
-    const prefix = keyPrefix(this.options.namespace, route, this.#hashTag, segment)
+    return this.#invalidatePrefix(keyPrefix(this.options.namespace, route, this.#hashTag, segment))
+  }
+
+  #invalidatePrefix(prefix: string): Promise<number> {
     for (const key of this.#warmed.keys()) if (key.startsWith(prefix)) this.#warmed.delete(key)
     return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
+  }
+
+  /** Removes the entries of one request target (middleware.ts: a successful unsafe request), the whole route without a resource. */
+  invalidateTarget(target: CacheTarget): Promise<number> {
+    return this.#invalidatePrefix(keyPrefix(this.options.namespace, target.name, this.#hashTag, target.resource))
   }
 
   /** Removes one key, as built by the cache (for example `energy:gradient:58312345`). */
@@ -283,7 +297,7 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
   }
 
   #withinStale(entry: CachedEntry, route: ResolvedRoute): boolean {
-    return this.now() < (entry.bucket + 1) * route.windowMs + route.staleMs
+    return this.now() < bucketEndMs(entry.bucket, route.windowMs) + route.staleMs
   }
 
   #observeCompute(name: string, ms: number): void {

@@ -3,22 +3,25 @@ import fc from 'fast-check'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import {
-  REPLAYABLE_HEADERS,
+  MAX_HEADER_BYTES,
+  MAX_HEADERS,
+  UNREPLAYED_HEADERS,
   decodeEntry,
   encodeEntry,
   pickReplayableHeaders,
   strongEtag,
 } from '../../src/cache/entry.js'
 import type { CachedEntry } from '../../src/cache/entry.js'
+import { rawEncode } from './raw-entry.js'
 
-const headerName = fc.stringMatching(/^[!#$%&'*+\-.^_`|~0-9a-z]{1,40}$/)
+const headerName = fc.stringMatching(/^[!#$%&'*+\-.^_`|~0-9a-z]{1,40}$/).filter((name) => !UNREPLAYED_HEADERS.has(name))
 const valueChar = fc.oneof(
   fc.constantFrom('\t', ' ', '"', ',', ';', '=', 'é', 'ÿ', '\x80'),
   fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
 )
 const headerValue = fc.string({ unit: valueChar, maxLength: 200 })
 const entryArb: fc.Arbitrary<CachedEntry> = fc.record({
-  status: fc.integer({ min: 100, max: 599 }),
+  status: fc.integer({ min: 200, max: 599 }),
   headers: fc.array(fc.tuple(headerName, headerValue), { maxLength: 20 }),
   body: fc.uint8Array({ maxLength: 4096 }).map((bytes) => Buffer.from(bytes)),
   created: fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -66,12 +69,13 @@ t.test('round trip', async (t) => {
   t.doesNotThrow(() => assertSameEntry(decodeEntry(encodeEntry(big)), big), '1 MiB binary body')
   const limits: CachedEntry = {
     status: 599,
-    headers: Array.from({ length: 255 }, (_, i): [string, string] => [`x-${i}`, String(i)]),
+    headers: Array.from({ length: MAX_HEADERS }, (_, i): [string, string] => [`x-${i}`, String(i)]),
     body: Buffer.from([0, 255, 0]),
     created: -0,
     bucket: Number.MIN_SAFE_INTEGER,
   }
-  limits.headers[0] = ['n'.repeat(255), 'v'.repeat(0xffff)]
+  const used = limits.headers.slice(1).reduce((sum, [name, value]) => sum + name.length + value.length, 0)
+  limits.headers[0] = ['n'.repeat(255), 'v'.repeat(MAX_HEADER_BYTES - used - 255)]
   t.doesNotThrow(() => assertSameEntry(decodeEntry(encodeEntry(limits)), limits), 'every field at its limit')
   const latin1: CachedEntry = { ...sample, headers: [['content-language', 'café ÿ']] }
   const encoded = encodeEntry(latin1)
@@ -113,7 +117,7 @@ t.test('decode returns undefined for anything else and never throws', async (t) 
     JSON.stringify({ ...sample, body: sample.body.toString('base64') }), { ...sample }, encoded.toJSON(),
     [...encoded], encoded.buffer.slice(encoded.byteOffset, encoded.byteOffset + encoded.length),
     new Uint16Array(4), new DataView(new ArrayBuffer(30)), Buffer.alloc(0), Buffer.from(JSON.stringify(sample)),
-    Buffer.from('KBC'), Buffer.from([0x4b, 0x42, 0x43, 1]),
+    Buffer.from('KBC'), Buffer.from([0x4b, 0x42, 0x43, 2]),
   ]
   for (const [i, value] of others.entries()) t.equal(decodeEntry(value), undefined, `other value #${i}`)
 
@@ -133,7 +137,8 @@ t.test('decode rejects other formats and malformed fields', async (t) => {
   reject(patched(e, 1, [0x00]), 'magic byte 1')
   reject(patched(e, 2, [0x44]), 'magic byte 2')
   reject(patched(e, 3, [0]), 'version 0')
-  reject(patched(e, 3, [2]), 'version 2')
+  reject(patched(e, 3, [1]), 'version 1: an entry of the old rules')
+  reject(patched(e, 3, [3]), 'version 3')
   reject(patched(e, 3, [255]), 'version 255')
   reject(patched(e, 4, [0, 99]), 'status 99')
   reject(patched(e, 4, [0x02, 0x58]), 'status 600')
@@ -164,7 +169,7 @@ t.test('fuzz: random and mutated bytes never throw; whatever decodes is canonica
   property(t, 'random bytes, with and without a valid head', () =>
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (bytes, withHead) => {
-        const buf = withHead ? Buffer.concat([Buffer.from([0x4b, 0x42, 0x43, 1]), bytes]) : bytes
+        const buf = withHead ? Buffer.concat([Buffer.from([0x4b, 0x42, 0x43, 2]), bytes]) : bytes
         canonical(buf)
       }),
       { numRuns: 2000 },
@@ -213,7 +218,11 @@ t.test('encode refuses entries it could not replay faithfully', async (t) => {
     ['value with CRLF', { headers: [['etag', 'a\r\nset-cookie: x']] }],
     ['value above latin1', { headers: [['content-language', 'Ā']] }],
     ['value of 65536 chars', { headers: [['etag', 'v'.repeat(0x10000)]] }],
-    ['256 headers', { headers: Array.from({ length: 256 }, (): [string, string] => ['x', 'y']) }],
+    ['status 101', { status: 101 }],
+    ['status 199', { status: 199 }],
+    [`${MAX_HEADERS + 1} headers`, { headers: Array.from({ length: MAX_HEADERS + 1 }, (): [string, string] => ['x', 'y']) }],
+    ['headers over the byte budget', { headers: [['x-a', 'v'.repeat(MAX_HEADER_BYTES / 2)], ['x-b', 'v'.repeat(MAX_HEADER_BYTES / 2)]] }],
+    ...[...UNREPLAYED_HEADERS].map((name): [string, Partial<CachedEntry>] => [name, { headers: [[name, '1']] }]),
   ]
   for (const [why, change] of bad) t.throws(() => encodeEntry({ ...sample, ...change }), RangeError, why)
 })
@@ -225,11 +234,9 @@ t.test('encode gives each entry its own memory', async (t) => {
 })
 
 t.test('pickReplayableHeaders', async (t) => {
-  t.same(REPLAYABLE_HEADERS, [
-    'content-type', 'etag', 'content-encoding', 'cache-control', 'vary', 'last-modified', 'content-language',
-  ])
-  t.notOk(REPLAYABLE_HEADERS.includes('set-cookie'))
-  t.ok(Object.isFrozen(REPLAYABLE_HEADERS))
+  for (const name of ['set-cookie', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length', 'date', 'age', 'x-cache']) {
+    t.ok(UNREPLAYED_HEADERS.has(name), `${name} is never replayed`)
+  }
   t.same(
     pickReplayableHeaders({
       'content-type': 'text/plain',
@@ -240,26 +247,31 @@ t.test('pickReplayableHeaders', async (t) => {
       'cache-control': undefined,
       'last-modified': { toString: () => 'no' },
       'x-powered-by': 'koa',
+      'content-security-policy': "default-src 'self'",
       'content-language': 7,
+      'transfer-encoding': 'chunked',
     }),
     [
       ['content-type', 'text/plain'],
       ['etag', '"x"'],
       ['vary', 'accept-encoding, accept-language'],
+      ['x-powered-by', 'koa'],
+      ['content-security-policy', "default-src 'self'"],
       ['content-language', '7'],
     ],
+    'every header the handler set, less the deny-list',
   )
   t.same(pickReplayableHeaders({}), [])
-  property(t, 'never keeps set-cookie or any header outside the list', () =>
+  property(t, 'never keeps a header of the deny-list', () =>
     fc.assert(
       fc.property(
         fc.dictionary(
-          fc.oneof(fc.constantFrom('set-cookie', 'content-type', 'etag', 'authorization'), fc.string()),
+          fc.oneof(fc.constantFrom(...UNREPLAYED_HEADERS, 'content-type', 'etag', 'authorization'), fc.string()),
           fc.oneof(fc.string(), fc.integer(), fc.array(fc.string()), fc.constant(undefined), fc.object()),
         ),
         (headers) => {
           for (const [name, value] of pickReplayableHeaders(headers)) {
-            assert.ok(REPLAYABLE_HEADERS.includes(name), name)
+            assert.ok(!UNREPLAYED_HEADERS.has(name), name)
             assert.equal(typeof value, 'string')
           }
         },
@@ -273,4 +285,38 @@ t.test('strongEtag', async (t) => {
   t.match(strongEtag(randomBytes(100)), /^"[A-Za-z0-9_-]{27}"$/)
   t.equal(strongEtag(Buffer.from('a')), strongEtag(Buffer.from('a')))
   t.not(strongEtag(Buffer.from('a')), strongEtag(Buffer.from('b')))
+})
+
+t.test('decode enforces the rules of store: a hostile entry in the store is a miss (issue 23)', async (t) => {
+  const ok = { status: 200, headers: [['content-type', 'text/plain']] as Array<[string, string]>, body: Buffer.from('hi') }
+  t.ok(decodeEntry(rawEncode(ok)), 'the raw writer writes the real layout')
+  const hostile: Array<[string, Parameters<typeof rawEncode>[0]]> = [
+    ['set-cookie', { ...ok, headers: [['set-cookie', 'sid=attacker']] }],
+    ['transfer-encoding without a length', { ...ok, headers: [['transfer-encoding', 'identity']] }],
+    ['content-length', { ...ok, headers: [['content-length', '0']] }],
+    ['status 101 with upgrade', { ...ok, status: 101, headers: [['upgrade', 'h2c'], ['connection', 'upgrade']] }],
+    ['status 100', { ...ok, status: 100 }],
+    ['status 199', { ...ok, status: 199 }],
+    ['255 headers', { ...ok, headers: Array.from({ length: 255 }, (_, i): [string, string] => [`x-${i}`, 'v']) }],
+    ['headers of 255 x 64 KiB', { ...ok, headers: Array.from({ length: 255 }, (_, i): [string, string] => [`x-${i}`, 'v'.repeat(0xffff)]) }],
+    ['age', { ...ok, headers: [['age', '0']] }],
+    ['x-cache', { ...ok, headers: [['x-cache', 'HIT']] }],
+  ]
+  for (const [why, entry] of hostile) t.equal(decodeEntry(rawEncode(entry)), undefined, why)
+  property(t, 'any entry with a refused status or header decodes to a miss, never a throw', () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 0, max: 199 }), fc.integer({ min: 600, max: 0xffff }), fc.integer({ min: 200, max: 599 })),
+        fc.array(fc.tuple(headerName, fc.string({ maxLength: 50 })), { maxLength: 10 }),
+        fc.constantFrom(...UNREPLAYED_HEADERS),
+        fc.boolean(),
+        (status, headers, refused, withRefused) => {
+          const all: Array<[string, string]> = withRefused ? [...headers, [refused, 'x']] : headers
+          const decoded = decodeEntry(rawEncode({ status, headers: all, body: Buffer.from('b') }))
+          if (withRefused || status < 200 || status > 599) assert.equal(decoded, undefined)
+        },
+      ),
+      { numRuns: 1000 },
+    ),
+  )
 })

@@ -23,17 +23,17 @@ for (const kind of STORE_KINDS) {
       t.same(entry?.body, first.bytes, 'the stored body is the bytes sent')
     })
 
-    t.test('headers: Age, Cache-Control max-age is the time left in the bucket, strong ETag and 304', async (t) => {
+    t.test('headers: Age, Cache-Control max-age is the entry lifetime, strong ETag and 304', async (t) => {
       const h = await harness(t, { kind })
       const first = await h.get('/data')
-      t.equal(first.headers.get('cache-control'), 'public, max-age=29', '1 s into a 30 s bucket')
+      t.equal(first.headers.get('cache-control'), 'public, max-age=29, stale-while-revalidate=30', '1 s into a 30 s bucket')
       t.equal(first.headers.get('age'), '0')
       const etag = first.headers.get('etag')
       t.match(etag, /^"[A-Za-z0-9_-]{27}"$/, 'strong ETag')
       h.clock.advance(12_000)
       const later = await h.get('/data')
       t.equal(later.headers.get('age'), '12')
-      t.equal(later.headers.get('cache-control'), 'public, max-age=17')
+      t.equal(later.headers.get('cache-control'), 'public, max-age=29, stale-while-revalidate=30', 'max-age minus Age: 17 s left')
       const notModified = await h.get('/data', { 'if-none-match': etag! })
       t.equal(notModified.status, 304)
       t.equal(notModified.bytes.length, 0)

@@ -1,7 +1,10 @@
 import { Readable } from 'node:stream'
 import t from 'tap'
-import { STORE_KINDS, harness } from './harness.js'
+import { STORE_KINDS, eventually, harness } from './harness.js'
 import { createResponseCache } from '../../src/index.js'
+import { bucketOf } from '../../src/cache/keys.js'
+import { decodeEntry } from '../../src/cache/entry.js'
+import { rawEncode } from './raw-entry.js'
 
 for (const kind of STORE_KINDS) {
   t.test(`${kind}: what a shared cache must never store or serve`, async (t) => {
@@ -76,6 +79,27 @@ for (const kind of STORE_KINDS) {
       const again = await h.get('/data?chunks=1')
       t.equal(again.xcache, 'HIT', 'a small stream is stored')
       t.ok(again.bytes.equals(small.bytes))
+    })
+
+    t.test('an entry written straight into the store is replayed only under the rules of store (issue 23)', async (t) => {
+      const h = await harness(t, { kind })
+      const key = `${h.namespace}:data:${bucketOf(h.clock.ms, 30)}`
+      const created = h.clock.ms
+      const bucket = bucketOf(h.clock.ms, 30)
+      const planted: Array<[string, Parameters<typeof rawEncode>[0]]> = [
+        ['set-cookie', { status: 200, headers: [['set-cookie', 'sid=attacker']], body: Buffer.from('x'), created, bucket }],
+        ['transfer-encoding', { status: 200, headers: [['transfer-encoding', 'identity']], body: Buffer.from('x'), created, bucket }],
+        ['status 101', { status: 101, headers: [['upgrade', 'h2c']], body: Buffer.alloc(0), created, bucket }],
+      ]
+      for (const [label, entry] of planted) {
+        await h.cache.store.set(key, rawEncode(entry), 60_000)
+        const reply = await h.get('/data')
+        t.equal(reply.xcache, 'MISS', `${label}: a miss`)
+        t.equal(reply.headers.get('set-cookie'), null)
+        t.equal(reply.status, 200)
+        t.ok(await eventually(async () => decodeEntry(await h.cache.store.get(key)) !== undefined), `${label}: overwritten by a valid entry`)
+        await h.cache.store.delete(key)
+      }
     })
 
     t.test('only GET and HEAD are cached', async (t) => {

@@ -37,7 +37,7 @@ for (const backend of ['memory', 'redis'] as const) {
       t.equal(second.text, first.text, `${name}: byte for byte the same body`)
       t.equal(second.headers.get('etag'), first.headers.get('etag'))
       t.equal(second.headers.get('server-timing'), null, `${name}: nothing computed for the hit`)
-      t.match(second.headers.get('cache-control'), /^public, max-age=\d+$/)
+      t.match(second.headers.get('cache-control'), /^public, max-age=\d+, stale-while-revalidate=\d+$/)
 
       const busted = await request(base, `/energy/${name}?_=${Math.random()}`)
       t.equal(busted.headers.get('x-cache'), 'HIT', `${name}: a cache-busting query parameter shares the entry`)
@@ -137,6 +137,9 @@ t.test('admin: bearer token, invalidate one route, clear all', async (t) => {
 
   for (const name of ['gradient', 'monitor']) await request(base, `/energy/${name}`)
   t.equal((await request(base, '/energy/gradient')).headers.get('x-cache'), 'HIT')
+  // A computation's flight (and its store lock, a key under the route's prefix) ends once its
+  // store write lands, which may be just after the client has the answer.
+  await waitFor('the computations to settle', async () => energy.cache.flights.size === 0)
 
   const invalidated = await del('/cache/gradient', `bearer ${token}`)
   t.equal(invalidated.status, 200, 'the scheme is case-insensitive')

@@ -1,0 +1,66 @@
+/**
+ * What the rest of the chain adds on the way out. Middleware above the cache runs after it
+ * returns (koa-session writes its Set-Cookie then, compression and security headers too), so
+ * whether an answer may be shared is known only when the real response's head is written. Koa 3.3
+ * has no public hook for that moment; on-headers (the jshttp module express-session and
+ * compression use) wraps the response's writeHead, which Node calls before the first byte.
+ */
+import type { ServerResponse } from 'node:http'
+import onHeaders from 'on-headers'
+import { privateCacheControl } from './downstream.js'
+import { forbidsSharing } from './policy.js'
+
+interface HeadWatch {
+  /** The Cache-Control this cache set on the answer, if it answered from an entry. */
+  ours: string | undefined
+  settle: ((shared: boolean) => void) | undefined
+}
+
+const watches = new WeakMap<ServerResponse, HeadWatch>()
+
+function watch(res: ServerResponse): HeadWatch {
+  let state = watches.get(res)
+  if (state !== undefined) return state
+  const created: HeadWatch = { ours: undefined, settle: undefined }
+  watches.set(res, created)
+  onHeaders(res, function headWritten(this: ServerResponse) {
+    const shared = sharedOnTheWayOut(this, created.ours)
+    created.settle?.(shared)
+  })
+  state = created
+  return state
+}
+
+/**
+ * An answer that goes out with Set-Cookie is never `public`: our Cache-Control becomes
+ * private (one set above the cache is theirs and stays). Says whether the answer may still be
+ * shared: no Set-Cookie, and no Cache-Control from above that keeps it out of shared caches.
+ */
+function sharedOnTheWayOut(res: ServerResponse, ours: string | undefined): boolean {
+  const cacheControl = res.getHeader('cache-control')
+  const isOurs = ours !== undefined && cacheControl === ours
+  if (res.hasHeader('set-cookie')) {
+    if (isOurs) res.setHeader('Cache-Control', privateCacheControl(ours))
+    return false
+  }
+  return cacheControl === undefined || isOurs || !forbidsSharing(String(cacheControl))
+}
+
+/** Records the Cache-Control the cache set, so that a cookie added on the way out turns it private. */
+export function guardAnswer(res: ServerResponse, cacheControl: string): void {
+  if (!res.headersSent) watch(res).ours = cacheControl
+}
+
+/**
+ * Resolves once the response's head is written: true when the answer may be shared. A response
+ * that closes before its head is written (the client went away) resolves false: what the way out
+ * would have added is unknown.
+ */
+export function headVerdict(res: ServerResponse): Promise<boolean> {
+  if (res.headersSent) return Promise.resolve(false)
+  const state = watch(res)
+  return new Promise((resolve) => {
+    state.settle = resolve
+    res.once('close', () => resolve(false))
+  })
+}
