@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type StoreExtras, type StoreInfo } from './contract.js'
-import { RELEASE_LOCK, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
+import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { nonNegative, positive } from '../src/cache/options.js'
 import type { Env } from '../src/cache/env.js'
@@ -168,6 +168,44 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     if (this.readOnly) return
     if (!this.#everReady) await this.#connecting()
     await this.client.eval(RELEASE_LOCK, 1, key, token)
+  }
+
+  async readGenerations(keys: string[]): Promise<string[]> {
+    const values = await this.getMany<string>(keys)
+    return values.map((value) => value ?? '')
+  }
+
+  async bumpGenerations(keys: string[], ttlMs: number): Promise<void> {
+    if (!(await this.#writable())) return
+    await Promise.all(keys.map((key) => this.client.eval(BUMP_GENERATION, 1, key, Math.ceil(ttlMs))))
+  }
+
+  /**
+   * The counters in the entry's hash slot are checked by the script, with the
+   * write. On a Cluster the others (the namespace's) live on other slots: they
+   * are read right after the write, which is taken back if one has moved.
+   * clear() moves its counter before it scans, so an entry written before the
+   * move is found by the scan and one written after is taken back here.
+   */
+  async setIfGenerations(key: string, value: unknown, ttl: number | undefined, generations: string[], expected: string[]): Promise<boolean> {
+    if (!(await this.#writable())) return this.#skipWrite()
+    const slot = this.cluster ? clusterKeySlot(key) : -1
+    const together = generations.flatMap((g, i) => (slot === -1 || clusterKeySlot(g) === slot ? [i] : []))
+    const apart = generations.flatMap((g, i) => (together.includes(i) ? [] : [i]))
+    const payload = toRedis(value)
+    try {
+      const args = [key, ...together.map((i) => generations[i]!), payload, hasTtl(ttl) ? Math.ceil(ttl) : 0, ...together.map((i) => expected[i]!)]
+      if ((await this.client.eval(SET_IF_GENERATIONS, 1 + together.length, ...args)) !== 1) return false
+    } catch (error) {
+      if (!this.#demoted(error)) throw error
+      return this.#skipWrite()
+    }
+    if (apart.length === 0) return true
+    const now = await this.readGenerations(apart.map((i) => generations[i]!))
+    if (now.every((value, j) => value === expected[apart[j]!])) return true
+    // Deletes only our own write: an entry computed after the clear stays.
+    await this.client.eval(RELEASE_LOCK, 1, key, payload)
+    return false
   }
 
   /** Clears the namespace Keyv set (`${namespace}:*`), or the whole database without one; never KEYS. */

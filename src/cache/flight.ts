@@ -23,6 +23,15 @@ export class Flights<T> {
     return started
   }
 
+  /**
+   * Lets later callers for matching keys start afresh instead of joining the
+   * flight running now (after an invalidation). Those already waiting keep
+   * their result; the flight's own release leaves a newer flight in place.
+   */
+  forget(match: (key: string) => boolean): void {
+    for (const key of this.#running.keys()) if (match(key)) this.#running.delete(key)
+  }
+
   has(key: string): boolean {
     return this.#running.has(key)
   }
@@ -35,6 +44,11 @@ export class Flights<T> {
   async settle(): Promise<void> {
     await Promise.allSettled([...this.#running.values()])
   }
+}
+
+/** The store lock of a cache key. `!` never follows a bucket number, so no cache key looks like a lock key. */
+export function lockKeyOf(key: string): string {
+  return `${key}!lock`
 }
 
 /** What a cross-process lock needs from the store (ResilientStore offers it). */

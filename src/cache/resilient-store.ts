@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { KeyvStoreAdapter } from 'keyv'
 import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
 import { CacheError } from './errors.js'
+import { readGenerations, setIfGenerations, type Generations } from './generations.js'
 
 /** Invalidations remembered while the primary is down; past this, the oldest are dropped. */
 const MAX_MISSED_INVALIDATIONS = 1000
@@ -9,6 +10,12 @@ const MAX_MISSED_INVALIDATIONS = 1000
 const INVALIDATE_BUDGET_MS = 30_000
 
 export type CircuitState = 'closed' | 'open' | 'half-open'
+
+/** Generations as read from one store, while the circuit was in one state. */
+export interface GenerationSnapshot extends Generations {
+  store: CacheStore
+  epoch: number
+}
 
 export interface ResilientStoreOptions {
   operationTimeout: number
@@ -35,6 +42,8 @@ export class ResilientStore extends EventEmitter {
   #probe: NodeJS.Timeout | undefined
   #lastError: CacheError | undefined
   #missed = new Map<string, (store: CacheStore) => Promise<unknown>>()
+  /** Moves on with every change of circuit state: a snapshot from another epoch may come from another store. */
+  #epoch = 0
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
 
@@ -81,7 +90,38 @@ export class ResilientStore extends EventEmitter {
    */
   async set(key: string, value: unknown, ttl: number): Promise<boolean> {
     const stored = await this.#do('set', async (store) => (await store.set(key, value, ttl)) !== false, () => false)
-    if (stored || !this.#localOnReplica()) return stored
+    return stored || this.#keepLocal(key, value, ttl)
+  }
+
+  /** Reads generation counters from the store serving now; undefined when no store could answer. */
+  async readGenerations(keys: string[]): Promise<GenerationSnapshot | undefined> {
+    const epoch = this.#epoch
+    let from: CacheStore | undefined
+    const read = (store: CacheStore): Promise<string[] | undefined> => {
+      from = store
+      return readGenerations(store, keys)
+    }
+    const values = await this.#do('generations', read, () => undefined)
+    return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch }
+  }
+
+  /**
+   * Writes an entry only to the store its snapshot was read from, and only
+   * while the circuit has not changed state since: counters of the fallback
+   * say nothing about the primary's. So a computation that began during an
+   * outage is not stored once Redis is back, where the invalidations made
+   * during the outage have been replayed; nor one that began before it.
+   */
+  async setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
+    if (read.epoch !== this.#epoch) return false
+    if (read.store !== this.primary) return settle(setIfGenerations(read.store, key, value, ttl, read), false)
+    const stored = await this.#do('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true)
+    return stored || this.#keepLocal(key, value, ttl)
+  }
+
+  /** On a read-only primary the answer is kept in the fallback, as set() does. */
+  #keepLocal(key: string, value: unknown, ttl: number): Promise<boolean> | false {
+    if (!this.#localOnReplica()) return false
     return settle(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
   }
 
@@ -114,9 +154,10 @@ export class ResilientStore extends EventEmitter {
     return this.#do('unlock', () => primary.releaseLock!(key, token), () => undefined, true)
   }
 
-  async delete(key: string): Promise<boolean> {
-    const fromFallback = this.fallback ? await settle(this.fallback.delete(key), false) : false
-    const fromPrimary = await this.#invalidate(`key:${key}`, (store) => store.delete(key), false)
+  /** `operation` replaces the plain delete, for an invalidation that does more (moves a generation). */
+  async delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
+    const fromFallback = this.fallback ? await settle(operation(this.fallback), false) : false
+    const fromPrimary = await this.#invalidate(`key:${key}`, operation, false)
     return fromPrimary || fromFallback
   }
 
@@ -243,6 +284,7 @@ export class ResilientStore extends EventEmitter {
   #setState(state: CircuitState): void {
     if (state === this.#state) return
     this.#state = state
+    this.#epoch++
     this.emit('circuit', state)
   }
 }

@@ -5,13 +5,14 @@ import type { KeyvStoreAdapter } from 'keyv'
 import { MemoryStore } from '../../adapters/memory.js'
 import { consoleLogger, type CacheStore, type Logger } from '../../adapters/contract.js'
 import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
-import { Flights, PeerLock } from './flight.js'
+import { Flights, PeerLock, lockKeyOf } from './flight.js'
+import { bumpGenerations, generationsOf, namespaceGeneration, routeGeneration } from './generations.js'
 import { bucketOf, cacheKey, keyPrefix, variantOf } from './keys.js'
 import { CacheStats, readHealth, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { cacheMiddleware } from './middleware.js'
 import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute, type RouteOptions } from './options.js'
 import { isGoodStatus } from './policy.js'
-import { ResilientStore, type CircuitState } from './resilient-store.js'
+import { ResilientStore, type CircuitState, type GenerationSnapshot } from './resilient-store.js'
 
 export type { CacheHealth } from './metrics.js'
 
@@ -114,7 +115,9 @@ export class ResponseCache extends EventEmitter {
     const stale = previous && isGoodStatus(previous.status) && this.#withinStale(previous, plan.route) ? previous : undefined
     // A cached error in the current bucket means a refresh just failed: serve the stale
     // answer (stale-if-error) and wait for the error entry to expire before trying again.
-    if (current) return stale ? { kind: 'stale', entry: stale, refresh: false } : { kind: 'hit', entry: current }
+    if (current && this.#errorFresh(current, plan.route)) {
+      return stale ? { kind: 'stale', entry: stale, refresh: false } : { kind: 'hit', entry: current }
+    }
     return stale ? { kind: 'stale', entry: stale, refresh: true } : { kind: 'miss' }
   }
 
@@ -126,13 +129,21 @@ export class ResponseCache extends EventEmitter {
    * without delaying the caller, and the lock released once it is stored.
    */
   fill(plan: Plan, key: string, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
-    // `!` never follows a bucket number, so no cache key looks like a lock key.
-    const lock = new PeerLock(this.store, `${key}!lock`, this.#lockTtl(plan), async () => decodeEntry(await this.store.get(key)))
+    const lock = new PeerLock(this.store, lockKeyOf(key), this.#lockTtl(plan), async () => {
+      const entry = decodeEntry(await this.store.get(key))
+      return entry && (isGoodStatus(entry.status) || this.#errorFresh(entry, plan.route)) ? entry : undefined
+    })
+    const guards = generationsOf(key, this.options.namespace)
+    // The generations this computation will be stored under, read before it starts (see generations.ts).
+    let read: GenerationSnapshot | undefined
     const work = async (): Promise<Outcome> => {
-      let claim = await lock.claim()
+      let claim: Awaited<ReturnType<typeof lock.claim>>
+      ;[claim, read] = await Promise.all([lock.claim(), this.store.readGenerations(guards)])
       if (claim.kind === 'busy') {
         if (reason !== 'miss') return { entry: undefined, shared: false, peer: true }
         claim = await lock.wait()
+        // An invalidation may have come while we waited: read again.
+        if (claim.kind === 'compute') read = await this.store.readGenerations(guards)
       }
       if (claim.kind === 'done') return { entry: claim.value, shared: true, peer: true }
       try {
@@ -143,7 +154,7 @@ export class ResponseCache extends EventEmitter {
       }
     }
     const settle = async (outcome: Outcome): Promise<void> => {
-      if (outcome.entry && outcome.shared && !outcome.peer) await this.write(key, outcome.entry, plan.route)
+      if (outcome.entry && outcome.shared && !outcome.peer && read) await this.write(key, outcome.entry, plan.route, read)
       await lock.release()
     }
     return this.flights.run(key, work, settle)
@@ -167,8 +178,11 @@ export class ResponseCache extends EventEmitter {
     return Math.min(300_000, Math.max(10_000, 3 * (this.#computeMs.get(plan.name) ?? 0)))
   }
 
-  /** Never throws, and callers do not wait for it: the store write never delays a response. */
-  write(key: string, entry: CachedEntry, route: ResolvedRoute): Promise<unknown> {
+  /**
+   * Never throws, and callers do not wait for it: the store write never delays a response.
+   * With `read`, the entry is stored only if no invalidation came since those generations were read.
+   */
+  write(key: string, entry: CachedEntry, route: ResolvedRoute, read?: GenerationSnapshot): Promise<unknown> {
     let bytes: Buffer
     try {
       bytes = encodeEntry(entry)
@@ -178,7 +192,8 @@ export class ResponseCache extends EventEmitter {
     const ttl = isGoodStatus(entry.status)
       ? (entry.bucket + 1) * route.windowMs - this.now() + route.staleMs
       : route.errorTtlMs
-    return ttl > 0 ? this.store.set(key, bytes, Math.ceil(ttl)) : Promise.resolve()
+    if (!(ttl > 0)) return Promise.resolve()
+    return read ? this.store.setIfGenerations(key, bytes, Math.ceil(ttl), read) : this.store.set(key, bytes, Math.ceil(ttl))
   }
 
   /**
@@ -203,23 +218,57 @@ export class ResponseCache extends EventEmitter {
     }
   }
 
-  /** Removes every bucket and variant of one route (SCAN + UNLINK on Redis), in both stores. */
+  /**
+   * Removes every bucket and variant of one route (SCAN + UNLINK on Redis), in both stores.
+   * Each invalidation first moves a generation, so a computation already running is not stored.
+   */
   async invalidate(route: string): Promise<number> {
     const prefix = this.#prefix(route)
-    for (const key of this.#warmed.keys()) if (key.startsWith(prefix)) this.#warmed.delete(key)
-    return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
+    this.#forget((key) => key.startsWith(prefix))
+    const generation = [routeGeneration(prefix)!]
+    return this.store.deletePrefix(prefix, async (store) => {
+      await bumpGenerations(store, generation)
+      return deletePrefix(store, prefix, this.logger)
+    })
   }
 
-  /** Removes one key, as built by the cache (for example `energy:gradient:58312345`). */
+  /**
+   * Removes one key, as built by the cache (for example `energy:gradient:58312345`),
+   * and its lock, so the next request computes at once. It moves the generation
+   * of the key's whole route: other computations of that route run again too.
+   */
   invalidateKey(key: string): Promise<boolean> {
-    return this.store.delete(key)
+    this.#forget((running) => running === key)
+    const generation = routeGeneration(key)
+    if (generation === undefined) return this.store.delete(key)
+    return this.store.delete(key, async (store) => {
+      await bumpGenerations(store, [generation])
+      const [removed] = await Promise.all([store.delete(key), store.delete(lockKeyOf(key))])
+      return removed === true
+    })
   }
 
   /** Removes the whole namespace. */
   clear(): Promise<number> {
     const prefix = `${this.options.namespace}:`
-    this.#warmed.clear()
-    return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
+    this.#forget(() => true)
+    const generation = [namespaceGeneration(this.options.namespace)]
+    return this.store.deletePrefix(prefix, async (store) => {
+      await bumpGenerations(store, generation)
+      return deletePrefix(store, prefix, this.logger)
+    })
+  }
+
+  /**
+   * What this process holds for invalidated keys: later requests must not join
+   * a running computation, nor skip a warm-up, for them. The in-process tier
+   * (L1), once it exists, drops its matching entries here too, and takes its
+   * writes through write() with the computation's snapshot, so the same
+   * generations guard it.
+   */
+  #forget(match: (key: string) => boolean): void {
+    this.flights.forget(match)
+    for (const key of this.#warmed.keys()) if (match(key)) this.#warmed.delete(key)
   }
 
   /** Status, backend, circuit, role, keys and memory of the serving store, and the counters. */
@@ -254,6 +303,11 @@ export class ResponseCache extends EventEmitter {
       this.#prefixes.set(name, prefix)
     }
     return prefix
+  }
+
+  /** An error entry lasts errorTtl by the cache's clock: a store's TTL is coarse, or ignored by some Keyv stores. */
+  #errorFresh(entry: CachedEntry, route: ResolvedRoute): boolean {
+    return this.now() < entry.created + route.errorTtlMs
   }
 
   #withinStale(entry: CachedEntry, route: ResolvedRoute): boolean {
