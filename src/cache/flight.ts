@@ -4,6 +4,8 @@
  */
 export class Flights<T> {
   #running = new Map<string, Promise<T>>()
+  /** Flights no longer joinable (forget()) but not yet settled: close() still waits for them. */
+  #forgotten = new Set<Promise<T>>()
 
   /**
    * Runs `work` unless one is already running for `key`; every caller gets the
@@ -18,6 +20,7 @@ export class Flights<T> {
     this.#running.set(key, started)
     const release = (): void => {
       if (this.#running.get(key) === started) this.#running.delete(key)
+      this.#forgotten.delete(started)
     }
     started.then((result) => (linger ? linger(result) : undefined)).then(release, release)
     return started
@@ -29,20 +32,25 @@ export class Flights<T> {
    * their result; the flight's own release leaves a newer flight in place.
    */
   forget(match: (key: string) => boolean): void {
-    for (const key of this.#running.keys()) if (match(key)) this.#running.delete(key)
+    for (const [key, running] of this.#running) {
+      if (!match(key)) continue
+      this.#running.delete(key)
+      this.#forgotten.add(running)
+    }
   }
 
   has(key: string): boolean {
     return this.#running.has(key)
   }
 
+  /** Flights not yet settled, forgotten ones included. */
   get size(): number {
-    return this.#running.size
+    return this.#running.size + this.#forgotten.size
   }
 
   /** Resolves when every running flight has settled (for close()). */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.#running.values()])
+    await Promise.allSettled([...this.#running.values(), ...this.#forgotten])
   }
 }
 

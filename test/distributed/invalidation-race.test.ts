@@ -5,10 +5,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import { harness, eventually, sharedRedis, TestClock } from '../cache/harness.js'
+import { harness, eventually, quietLogger, sharedRedis, TestClock } from '../cache/harness.js'
 import { Gate } from '../cache/gate.js'
 import { listening, request, spawnServer } from '../energy/support.js'
-import type { RedisStore } from '../../adapters/redis.js'
+import { RedisStore } from '../../adapters/redis.js'
+import { clusterFor } from '../support/redis.js'
 
 for (const how of ['invalidate', 'clear'] as const) {
   t.test(`across two processes: ${how}() on B wins over A's computation that started before it`, async (t) => {
@@ -27,7 +28,7 @@ for (const how of ['invalidate', 'clear'] as const) {
         ctx.body = { v, from: 'a' }
       },
     })
-    const client = (a.cache.store.primary as RedisStore).client
+    const client = (a.cache.store.primary as RedisStore).client as import('ioredis').Redis
     await client.set(`${namespace}-version`, '1')
     const peer = spawnServer(t, { PEER_REDIS_URL: redis.url, PEER_NAMESPACE: namespace, PEER_CLOCK_MS: String(clock.ms) }, {
       command: [process.execPath, '--import', 'tsx', 'test/distributed/fixtures/cache-peer.ts'],
@@ -50,3 +51,32 @@ for (const how of ['invalidate', 'clear'] as const) {
     peer.child.kill('SIGTERM')
   })
 }
+
+t.test('on a Redis Cluster, invalidate() and clear() win over a running computation', async (t) => {
+  const cluster = await clusterFor(t)
+  const store = new RedisStore({ clusterNodes: cluster.nodes, logger: quietLogger() })
+  t.equal(await store.ready(), true)
+  const state = { version: 1, gate: new Gate() }
+  const h = await harness(t, {
+    kind: 'memory',
+    cache: { store },
+    handler: async (ctx) => {
+      const v = state.version
+      if (ctx.querystring.startsWith('held') && state.gate.reached === 0) await state.gate.wait()
+      ctx.body = { v }
+    },
+  })
+  for (const how of ['invalidate', 'clear'] as const) {
+    state.gate = new Gate()
+    const first = h.get(`/data?held=${how}`)
+    t.ok(await eventually(() => state.gate.reached === 1), `computing with version ${state.version}`)
+    state.version++
+    await (how === 'clear' ? h.cache.clear() : h.cache.invalidate('data'))
+    state.gate.open()
+    t.equal(JSON.parse((await first).text).v, state.version - 1)
+    t.ok(await eventually(() => h.cache.flights.size === 0))
+    const next = await h.get(`/data?held=${how}`)
+    t.equal(next.xcache, 'MISS', `${how}(): the old answer was not stored`)
+    t.equal(JSON.parse(next.text).v, state.version)
+  }
+})
