@@ -12,6 +12,19 @@ export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './
 
 type Role = 'master' | 'replica' | 'cluster'
 
+/** A prefix delete that could not reach the master of every slot; `removed` counts what it did delete. */
+export class PartialDeleteError extends Error {
+  readonly code = 'E_STORE_PARTIAL'
+  constructor(
+    readonly removed: number,
+    readonly slotsMissed: number,
+    cause: unknown,
+  ) {
+    super(`deletePrefix could not reach the master of ${slotsMissed} of 16384 slots`, { cause })
+    this.name = 'PartialDeleteError'
+  }
+}
+
 /**
  * Keyv storage adapter on ioredis. It fails fast (per-command timeout, no
  * offline queue) and throws: the failure policy (circuit breaker, fallback,
@@ -232,23 +245,42 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async #unlinkPrefix(prefix: string): Promise<number> {
+    if (this.cluster) return this.#unlinkPrefixOnCluster(prefix)
     let removed = 0
+    for await (const keys of scanBatches(this.client as Redis, prefix, this.#scanCount)) removed += await this.client.unlink(...keys)
+    return removed
+  }
+
+  /**
+   * Every master it can reach; then, unless every slot's master was done,
+   * throws a PartialDeleteError (with what it removed) for the caller to try
+   * again: a master that is down, or dropped from ioredis's pool until its
+   * replica is promoted, must not be passed over silently (issue 19).
+   */
+  async #unlinkPrefixOnCluster(prefix: string): Promise<number> {
+    let removed = 0
+    const done = new Set<string>()
+    let failure: unknown
     for (const node of this.#masters()) {
-      for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
-        // One UNLINK per key on a Cluster: a multi-key UNLINK across slots is refused.
-        if (this.cluster) {
+      try {
+        for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
+          // One UNLINK per key: a multi-key UNLINK across slots is refused.
           const pipeline = node.pipeline()
           for (const key of keys) pipeline.unlink(key)
-          const results = (await pipeline.exec()) ?? []
-          for (const [error, count] of results) {
+          for (const [error, count] of (await pipeline.exec()) ?? []) {
             if (error) throw error
             removed += Number(count)
           }
-        } else {
-          removed += await node.unlink(...keys)
         }
+        done.add(`${node.options.host}:${node.options.port}`)
+      } catch (error) {
+        failure ??= error
       }
     }
+    const slots = (this.client as Cluster).slots
+    let missed = 0
+    for (let slot = 0; slot < 16384; slot++) if (!done.has(slots[slot]?.[0] ?? '')) missed++
+    if (missed > 0) throw new PartialDeleteError(removed, missed, failure)
     return removed
   }
 

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'E_STORE_TIMEOUT' // a store operation took longer than its budget
   | 'E_STORE_UNAVAILABLE' // the store is known to be down (circuit open)
   | 'E_STORE' // the store answered with an error
+  | 'E_STORE_PARTIAL' // an invalidation reached only part of the store (a Cluster master down); retried
   | 'E_COMPUTE_TIMEOUT' // a computation ran past its hard timeout
 
 export class CacheError extends Error {

@@ -42,6 +42,7 @@ export class ResilientStore extends EventEmitter {
   #probe: NodeJS.Timeout | undefined
   #lastError: CacheError | undefined
   #missed = new Map<string, (store: CacheStore) => Promise<unknown>>()
+  #retry: NodeJS.Timeout | undefined
   /** Moves on with every change of circuit state: a snapshot from another epoch may come from another store. */
   #epoch = 0
   /** The primary bounds its own operations within our budget: no timer per operation. */
@@ -174,28 +175,73 @@ export class ResilientStore extends EventEmitter {
    * invalidated during an outage do not come back with Redis.
    */
   async #invalidate<T>(id: string, operation: (store: CacheStore) => Promise<T>, none: T): Promise<T> {
+    let result = none
     if (this.#state === 'closed') {
       try {
-        const result = await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
+        result = await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
         this.#failures = 0
         return result
       } catch (error) {
-        this.#recordFailure(error, 'invalidate')
+        if (isPartial(error)) result = this.#partial(id, error) as T
+        else this.#recordFailure(error, 'invalidate')
       }
     }
     this.#missed.delete(id) // re-insert: the Map keeps the newest last, the oldest goes first
     this.#missed.set(id, operation)
     if (this.#missed.size > MAX_MISSED_INVALIDATIONS) this.#missed.delete(this.#missed.keys().next().value!)
-    return none
+    return result
   }
 
-  /** Replays remembered invalidations on the primary; false when one fails (they stay remembered). */
+  /** Invalidations not yet applied to the whole primary (missed during an outage, or partial): being retried. */
+  get pendingInvalidations(): number {
+    return this.#missed.size
+  }
+
+  /**
+   * Part of the primary (a Cluster master) missed the invalidation while the
+   * rest is up, so the circuit stays closed: it is logged, reported, and
+   * retried every probeInterval until it reaches every master (issue 19).
+   */
+  #partial(id: string, error: PartialError): number {
+    this.#lastError = asStoreError(error, 'invalidate')
+    this.emit('store-error', this.#lastError)
+    this.#options.logger.warn(
+      { event: 'cache_invalidation_partial', target: id, removed: error.removed, code: this.#lastError.code, error: error.cause ?? error },
+      'Cache invalidation reached only part of the store: retrying until it reaches all of it',
+    )
+    this.#scheduleRetry()
+    return error.removed
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retry) return
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      // While the circuit is open the probe replays them; retry once it has closed.
+      if (this.#state !== 'closed') return this.#scheduleRetry()
+      void this.#replayMissed().then((ok) => {
+        if (!ok || this.#missed.size > 0) return this.#scheduleRetry()
+        this.#options.logger.info?.({ event: 'cache_invalidation_complete' }, 'Cache invalidations now reached the whole store')
+      })
+    }, this.#options.probeInterval)
+    this.#retry.unref()
+  }
+
+  /**
+   * Replays remembered invalidations on the primary; false when one fails
+   * (they stay remembered). One that still reaches only part of the primary
+   * stays remembered for the retry, without keeping the circuit open.
+   */
   async #replayMissed(): Promise<boolean> {
     for (const [id, operation] of this.#missed) {
       try {
         await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
       } catch (error) {
         this.#lastError = asStoreError(error, 'invalidate')
+        if (isPartial(error)) {
+          this.#scheduleRetry()
+          continue
+        }
         return false
       }
       this.#missed.delete(id)
@@ -217,7 +263,9 @@ export class ResilientStore extends EventEmitter {
 
   close(): void {
     if (this.#probe) clearTimeout(this.#probe)
+    if (this.#retry) clearTimeout(this.#retry)
     this.#probe = undefined
+    this.#retry = undefined
   }
 
   /**
@@ -309,7 +357,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Pro
 function asStoreError(error: unknown, operation: string): CacheError {
   if (error instanceof CacheError) return error
   const message = error instanceof Error ? error.message : String(error)
-  return new CacheError('E_STORE', `cache store ${operation} failed: ${message}`, { cause: error })
+  return new CacheError(isPartial(error) ? 'E_STORE_PARTIAL' : 'E_STORE', `cache store ${operation} failed: ${message}`, { cause: error })
+}
+
+/** What an adapter throws when a delete reached only part of the store (RedisStore's PartialDeleteError). */
+interface PartialError extends Error {
+  code: 'E_STORE_PARTIAL'
+  removed: number
+}
+
+function isPartial(error: unknown): error is PartialError {
+  return error instanceof Error && (error as Partial<PartialError>).code === 'E_STORE_PARTIAL' && typeof (error as Partial<PartialError>).removed === 'number'
 }
 
 async function settle<T>(promise: Promise<T>, otherwise: T): Promise<T> {

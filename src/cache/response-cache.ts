@@ -271,6 +271,14 @@ export class ResponseCache extends EventEmitter {
     for (const key of this.#warmed.keys()) if (match(key)) this.#warmed.delete(key)
   }
 
+  /**
+   * Invalidations that have not yet reached the whole store (made while it was down, or while
+   * a Cluster master was), retried until they do: above 0, the last answer was partial.
+   */
+  get pendingInvalidations(): number {
+    return this.store.pendingInvalidations
+  }
+
   /** Status, backend, circuit, role, keys and memory of the serving store, and the counters. */
   health(): Promise<CacheHealth> {
     return readHealth(this.store, this.stats, `${this.options.namespace}:`)
