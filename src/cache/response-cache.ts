@@ -225,11 +225,7 @@ export class ResponseCache extends EventEmitter {
   async invalidate(route: string): Promise<number> {
     const prefix = this.#prefix(route)
     this.#forget((key) => key.startsWith(prefix))
-    const generation = [routeGeneration(prefix)!]
-    return this.store.deletePrefix(prefix, async (store) => {
-      await bumpGenerations(store, generation)
-      return deletePrefix(store, prefix, this.logger)
-    })
+    return this.#deletePrefix(prefix, routeGeneration(prefix)!)
   }
 
   /**
@@ -252,9 +248,13 @@ export class ResponseCache extends EventEmitter {
   clear(): Promise<number> {
     const prefix = `${this.options.namespace}:`
     this.#forget(() => true)
-    const generation = [namespaceGeneration(this.options.namespace)]
+    return this.#deletePrefix(prefix, namespaceGeneration(this.options.namespace))
+  }
+
+  /** Moves the generation first, then deletes: a write checked before the move lands before the delete starts. */
+  #deletePrefix(prefix: string, generation: string): Promise<number> {
     return this.store.deletePrefix(prefix, async (store) => {
-      await bumpGenerations(store, generation)
+      await bumpGenerations(store, [generation])
       return deletePrefix(store, prefix, this.logger)
     })
   }
