@@ -190,7 +190,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async bumpGenerations(keys: string[], ttlMs: number): Promise<void> {
     if (!(await this.#writable())) return
-    await Promise.all(keys.map((key) => this.client.eval(BUMP_GENERATION, 1, key, Math.ceil(ttlMs))))
+    // One at a time: on a Cluster, auto-pipelined EVALs in one tick may be sent as one pipeline across slots, which it refuses.
+    for (const key of keys) await this.client.eval(BUMP_GENERATION, 1, key, Math.ceil(ttlMs))
   }
 
   /**

@@ -225,7 +225,7 @@ export class ResponseCache extends EventEmitter {
   async invalidate(route: string): Promise<number> {
     const prefix = this.#prefix(route)
     this.#forget((key) => key.startsWith(prefix))
-    return this.#deletePrefix(prefix, routeGeneration(prefix)!)
+    return this.#deletePrefix(prefix, [routeGeneration(prefix)!])
   }
 
   /**
@@ -248,13 +248,18 @@ export class ResponseCache extends EventEmitter {
   clear(): Promise<number> {
     const prefix = `${this.options.namespace}:`
     this.#forget(() => true)
-    return this.#deletePrefix(prefix, namespaceGeneration(this.options.namespace))
+    const generations = [namespaceGeneration(this.options.namespace)]
+    // With hash tags (a Cluster) a write checks the namespace counter only after it lands, in
+    // another slot; moving the counters of the routes this process knows too makes the check
+    // atomic for them, in every process (the counters are per route name, shared).
+    if (this.#hashTag) for (const routePrefix of this.#prefixes.values()) generations.push(routeGeneration(routePrefix)!)
+    return this.#deletePrefix(prefix, generations)
   }
 
-  /** Moves the generation first, then deletes: a write checked before the move lands before the delete starts. */
-  #deletePrefix(prefix: string, generation: string): Promise<number> {
+  /** Moves the generations first, then deletes: a write checked before the move lands before the delete starts. */
+  #deletePrefix(prefix: string, generations: string[]): Promise<number> {
     return this.store.deletePrefix(prefix, async (store) => {
-      await bumpGenerations(store, [generation])
+      await bumpGenerations(store, generations)
       return deletePrefix(store, prefix, this.logger)
     })
   }

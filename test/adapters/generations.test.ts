@@ -70,4 +70,8 @@ t.test('RedisStore on a Cluster: the route counter in the script, the namespace 
   t.equal(await store.ready(), true)
   t.teardown(() => store.disconnect())
   await checks(t, store, true)
+  const ns = `g${randomUUID().slice(0, 8)}`
+  const spread = [`${ns}!gen`, `${ns}!gen:{a}`, `${ns}!gen:{b}`, `${ns}!gen:{c}`]
+  await store.bumpGenerations(spread, 60_000)
+  t.same(await store.readGenerations(spread), ['1', '1', '1', '1'], 'counters in several slots move in one call')
 })

@@ -79,4 +79,10 @@ t.test('on a Redis Cluster, invalidate() and clear() win over a running computat
     t.equal(next.xcache, 'MISS', `${how}(): the old answer was not stored`)
     t.equal(JSON.parse(next.text).v, state.version)
   }
+  // The namespace counter is checked after the write on a Cluster; the route counters, checked
+  // with it, move too on clear() for every route this process has served.
+  const routeCounter = `${h.namespace}!gen:{data}`
+  const before = (await store.readGenerations([routeCounter]))[0]
+  await h.cache.clear()
+  t.not((await store.readGenerations([routeCounter]))[0], before, "clear() moves the known routes' counters too")
 })
