@@ -74,4 +74,11 @@ t.test('RedisStore on a Cluster: the route counter in the script, the namespace 
   const spread = [`${ns}!gen`, `${ns}!gen:{a}`, `${ns}!gen:{b}`, `${ns}!gen:{c}`]
   await store.bumpGenerations(spread, 60_000)
   t.same(await store.readGenerations(spread), ['1', '1', '1', '1'], 'counters in several slots move in one call')
+  // Scripts for keys on different masters, sent in one tick, must not share one pipeline.
+  const keys = ['p', 'q', 'r', 's', 't', 'u'].map((route) => `${ns}:{${route}}:1`)
+  const stored = await Promise.all(keys.map((key) => store.setIfGenerations(key, 'v', 60_000, [routeGeneration(key)!], [''])))
+  t.same(stored, keys.map(() => true), 'guarded writes to several masters at once')
+  const locks = await Promise.all(keys.map((key) => store.acquireLock(`${key}!lock`, 60_000)))
+  await Promise.all(keys.map((key, i) => store.releaseLock(`${key}!lock`, locks[i] as string)))
+  t.same(await Promise.all(keys.map((key) => store.get(`${key}!lock`))), keys.map(() => undefined), 'lock releases to several masters at once')
 })
