@@ -14,6 +14,11 @@
  * from bentocache's tags and Varnish's bans, which keep invalidation times and
  * compare each entry against them when it is read.
  *
+ * On a Redis Cluster the namespace counter lives in another slot than the
+ * entry, so RedisStore checks it right after the write and takes the write
+ * back if it moved; clear() also moves the counters of the routes the process
+ * knows, which the script checks with the write.
+ *
  * Keys: `<ns>!gen` for the namespace, `<ns>!gen:<route segment>` for a route
  * (with the route's hash tag, so on a Redis Cluster it shares the slot of the
  * route's entries and the script can read it). They stand outside `<ns>:`, so
