@@ -18,6 +18,19 @@ export interface StoreExtras {
   deletePrefix?(prefix: string): Promise<number>
   /** Counts the keys that start with `prefix` without KEYS; rejects with the signal's reason if `signal` aborts first. */
   countPrefix?(prefix: string, signal?: AbortSignal): Promise<number>
+  /**
+   * Generation counters (see src/cache/generations.ts): the value of each key,
+   * '' for one never moved. Read when a computation starts.
+   */
+  readGenerations?(keys: string[]): Promise<string[]>
+  /** Moves each counter on (INCR on Redis); each is kept `ttlMs` after its last move. */
+  bumpGenerations?(keys: string[], ttlMs: number): Promise<void>
+  /**
+   * Sets `key` only while every generation key still holds the value read
+   * before (`expected[i]` for `generations[i]`), checked with the write as one
+   * step; false when one has moved, or while read-only. TTL in ms.
+   */
+  setIfGenerations?(key: string, value: unknown, ttl: number | undefined, generations: string[], expected: string[]): Promise<boolean>
   /** Backend, role and memory, for health checks. */
   info?(): Promise<StoreInfo>
   /** True when keys of one hash tag must share a slot for multi-key reads (Redis Cluster). */

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'E_STORE_OOM' // the store is out of memory and refuses writes
   | 'E_STORE_READONLY' // the store is a replica and refuses writes
   | 'E_STORE' // the store answered with an error
+  | 'E_STORE_PARTIAL' // an invalidation reached only part of the store (a Cluster master down); retried
   | 'E_COMPUTE_TIMEOUT' // a computation ran past its hard timeout
 
 export class CacheError extends Error {

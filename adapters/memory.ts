@@ -36,6 +36,11 @@ export class MemoryStore extends EventEmitter implements StoreExtras {
   /** In process: every operation settles at once. */
   readonly settlesWithinMs = 0
   #lru: LRUCache<string, Value>
+  /**
+   * Generation counters, apart from the entries: the byte budget never evicts
+   * them, and clear() and deletePrefix() never reset them.
+   */
+  #generations = new LRUCache<string, string>({ max: 10_000 })
 
   constructor(options: MemoryStoreOptions = {}) {
     super()
@@ -113,6 +118,20 @@ export class MemoryStore extends EventEmitter implements StoreExtras {
       if (key.startsWith(prefix) && this.#lru.delete(key)) removed++
     }
     return removed
+  }
+
+  async readGenerations(keys: string[]): Promise<string[]> {
+    return keys.map((key) => this.#generations.get(key) ?? '')
+  }
+
+  async bumpGenerations(keys: string[], ttlMs: number): Promise<void> {
+    for (const key of keys) this.#generations.set(key, String(Number(this.#generations.get(key) ?? 0) + 1), validTtl(ttlMs))
+  }
+
+  /** Check and write happen in one synchronous step, so no invalidation can come between them. */
+  async setIfGenerations(key: string, value: unknown, ttl: number | undefined, generations: string[], expected: string[]): Promise<boolean> {
+    if (generations.some((generation, i) => (this.#generations.get(generation) ?? '') !== expected[i])) return false
+    return this.set(key, value, ttl)
   }
 
   async countPrefix(prefix: string): Promise<number> {

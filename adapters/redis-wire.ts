@@ -13,6 +13,21 @@ const TAG = Buffer.from([BINARY_TAG])
 /** Deletes the lock only while it still holds our token, so a late release never frees another holder's lock. */
 export const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
+/**
+ * Sets KEYS[1] to ARGV[1] (PX ARGV[2] when above 0) only while each of
+ * KEYS[2..n] still holds its expected value ARGV[3..n+1] ('' for a missing
+ * key): a write guarded by generation counters, in one step.
+ */
+export const SET_IF_GENERATIONS = `
+for i = 2, #KEYS do
+  if (redis.call('get', KEYS[i]) or '') ~= ARGV[i + 1] then return 0 end
+end
+if tonumber(ARGV[2]) > 0 then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) else redis.call('set', KEYS[1], ARGV[1]) end
+return 1`
+
+/** Moves a generation counter on and keeps it ARGV[1] ms from now. */
+export const BUMP_GENERATION = "local n = redis.call('incr', KEYS[1]) redis.call('pexpire', KEYS[1], ARGV[1]) return n"
+
 export function waitForReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
   if (client.status === 'ready') return Promise.resolve(true)
   return new Promise((resolve) => {

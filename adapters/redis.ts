@@ -3,11 +3,11 @@ import { EventEmitter } from 'node:events'
 import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type StoreExtras, type StoreInfo } from './contract.js'
-import { RELEASE_LOCK, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
+import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { nonNegative, positive } from './checks.js'
 import { asStoreError } from './store-errors.js'
-import type { CacheError } from './errors.js'
+import { CacheError } from './errors.js'
 import type { Env } from './env.js'
 
 export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
@@ -16,6 +16,18 @@ type Role = 'master' | 'replica' | 'cluster'
 
 /** While writes are skipped as a replica, a skipped write asks for the role again at most this often. */
 const REPLICA_RECHECK_MS = 1000
+
+/** A prefix delete that could not reach the master of every slot; `removed` counts what it did delete. */
+export class PartialDeleteError extends CacheError {
+  constructor(
+    readonly removed: number,
+    readonly slotsMissed: number,
+    cause: unknown,
+  ) {
+    super('E_STORE_PARTIAL', `deletePrefix could not reach the master of ${slotsMissed} of 16384 slots`, { cause })
+    this.name = 'PartialDeleteError'
+  }
+}
 
 /**
  * Keyv storage adapter on ioredis. It fails fast (per-command timeout, no
@@ -67,6 +79,10 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     this.#forcedReadOnly = options.readOnly === true
     this.client = options.client ?? buildClient(options, operationTimeout, connectTimeout)
     this.cluster = this.client instanceof Cluster
+    // ioredis files an auto-pipelined command under the slot of its first string argument, which
+    // for EVAL is the script: scripts for keys on different nodes, sent in one tick, went out as one
+    // pipeline that the Cluster refuses. Scripts go out on their own.
+    if (this.cluster) this.client.options.autoPipeliningIgnoredCommands?.push('eval', 'evalsha', 'kbcSetIfGenerations')
     if (this.cluster) this.#role = 'cluster'
     this.opts = { dialect: 'redis', url: describeTarget(options), operationTimeout }
     this.client.on('error', (error: unknown) => {
@@ -205,6 +221,51 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     await this.client.eval(RELEASE_LOCK, 1, key, token)
   }
 
+  async readGenerations(keys: string[]): Promise<string[]> {
+    const values = await this.getMany<string>(keys)
+    return values.map((value) => value ?? '')
+  }
+
+  async bumpGenerations(keys: string[], ttlMs: number): Promise<void> {
+    if (!(await this.#writable())) return
+    await Promise.all(keys.map((key) => this.client.eval(BUMP_GENERATION, 1, key, Math.ceil(ttlMs))))
+  }
+
+  /**
+   * The counters in the entry's hash slot are checked by the script, with the
+   * write. On a Cluster the others (the namespace's) live on other slots: they
+   * are read right after the write, which is taken back if one has moved.
+   * clear() moves its counter before it scans, so an entry written before the
+   * move is found by the scan and one written after is taken back here.
+   */
+  async setIfGenerations(key: string, value: unknown, ttl: number | undefined, generations: string[], expected: string[]): Promise<boolean> {
+    if (!(await this.#writable())) return this.#skipWrite()
+    const slot = this.cluster ? clusterKeySlot(key) : -1
+    const together = generations.flatMap((g, i) => (slot === -1 || clusterKeySlot(g) === slot ? [i] : []))
+    const apart = generations.flatMap((g, i) => (together.includes(i) ? [] : [i]))
+    const payload = toRedis(value)
+    try {
+      const args = [key, ...together.map((i) => generations[i]!), payload, hasTtl(ttl) ? Math.ceil(ttl) : 0, ...together.map((i) => expected[i]!)]
+      if ((await this.#guardedSet(1 + together.length, ...args)) !== 1) return false
+    } catch (error) {
+      if (!this.#demoted(error)) throw error
+      return this.#skipWrite()
+    }
+    if (apart.length === 0) return true
+    const now = await this.readGenerations(apart.map((i) => generations[i]!))
+    if (now.every((value, j) => value === expected[apart[j]!])) return true
+    // Deletes only our own write: an entry computed after the clear stays.
+    await this.client.eval(RELEASE_LOCK, 1, key, payload)
+    return false
+  }
+
+  /** The script by its SHA (EVALSHA, sent in full only when the server lacks it): a write sends the entry, not the script too. */
+  #guardedSet(...args: Array<string | number | Buffer>): Promise<unknown> {
+    const client = this.client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
+    if (typeof client.kbcSetIfGenerations !== 'function') this.client.defineCommand('kbcSetIfGenerations', { lua: SET_IF_GENERATIONS })
+    return client.kbcSetIfGenerations!(...args)
+  }
+
   /** Clears the namespace Keyv set (`${namespace}:*`), or the whole database without one; never KEYS. */
   async clear(): Promise<void> {
     await this.deletePrefix(this.namespace === undefined ? '' : `${this.namespace}:`)
@@ -222,23 +283,42 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async #unlinkPrefix(prefix: string): Promise<number> {
+    if (this.cluster) return this.#unlinkPrefixOnCluster(prefix)
     let removed = 0
+    for await (const keys of scanBatches(this.client as Redis, prefix, this.#scanCount)) removed += await this.client.unlink(...keys)
+    return removed
+  }
+
+  /**
+   * Every master it can reach; then, unless every slot's master was done,
+   * throws a PartialDeleteError (with what it removed) for the caller to try
+   * again: a master that is down, or dropped from ioredis's pool until its
+   * replica is promoted, must not be passed over silently (issue 19).
+   */
+  async #unlinkPrefixOnCluster(prefix: string): Promise<number> {
+    let removed = 0
+    const done = new Set<string>()
+    let failure: unknown
     for (const node of this.#masters()) {
-      for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
-        // One UNLINK per key on a Cluster: a multi-key UNLINK across slots is refused.
-        if (this.cluster) {
+      try {
+        for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
+          // One UNLINK per key: a multi-key UNLINK across slots is refused.
           const pipeline = node.pipeline()
           for (const key of keys) pipeline.unlink(key)
-          const results = (await pipeline.exec()) ?? []
-          for (const [error, count] of results) {
+          for (const [error, count] of (await pipeline.exec()) ?? []) {
             if (error) throw error
             removed += Number(count)
           }
-        } else {
-          removed += await node.unlink(...keys)
         }
+        done.add(`${node.options.host}:${node.options.port}`)
+      } catch (error) {
+        failure ??= error
       }
     }
+    const slots = (this.client as Cluster).slots
+    let missed = 0
+    for (let slot = 0; slot < 16384; slot++) if (!done.has(slots[slot]?.[0] ?? '')) missed++
+    if (missed > 0) throw new PartialDeleteError(removed, missed, failure)
     return removed
   }
 

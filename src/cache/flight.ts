@@ -6,6 +6,8 @@ export class Flights<T> {
   #running = new Map<string, Promise<T>>()
   /** Flights whose result is out but whose linger (store write, lock release) still runs. */
   #lingering = new Set<Promise<unknown>>()
+  /** Flights no longer joinable (forget()) but not yet settled: counted in size. */
+  #forgotten = new Set<Promise<T>>()
 
   /**
    * Runs `work` unless one is already running for `key`; every caller gets the
@@ -20,6 +22,7 @@ export class Flights<T> {
     this.#running.set(key, started)
     const release = (): void => {
       if (this.#running.get(key) === started) this.#running.delete(key)
+      this.#forgotten.delete(started)
     }
     const done = started.then((result) => (linger ? linger(result) : undefined)).then(release, release)
     this.#lingering.add(done)
@@ -27,18 +30,38 @@ export class Flights<T> {
     return started
   }
 
+  /**
+   * Lets later callers for matching keys start afresh instead of joining the
+   * flight running now (after an invalidation). Those already waiting keep
+   * their result; the flight's own release leaves a newer flight in place.
+   */
+  forget(match: (key: string) => boolean): void {
+    for (const [key, running] of this.#running) {
+      if (!match(key)) continue
+      this.#running.delete(key)
+      this.#forgotten.add(running)
+    }
+  }
+
   has(key: string): boolean {
     return this.#running.has(key)
   }
 
+  /** Flights not yet settled, forgotten ones included. */
   get size(): number {
-    return this.#running.size
+    return this.#running.size + this.#forgotten.size
   }
 
   /** Resolves when every running flight and its linger have settled (for close(): no write after it). */
   async settle(): Promise<void> {
+    // #lingering holds every flight's linger, forgotten flights' included.
     await Promise.allSettled([...this.#running.values(), ...this.#lingering])
   }
+}
+
+/** The store lock of a cache key. `!` never follows a bucket number, so no cache key looks like a lock key. */
+export function lockKeyOf(key: string): string {
+  return `${key}!lock`
 }
 
 /** What a cross-process lock needs from the store (ResilientStore offers it). */

@@ -4,6 +4,7 @@ import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
 import { asStoreError, describeStoreError, storeErrorCode } from '../../adapters/store-errors.js'
 import { CacheError } from './errors.js'
 import { RefusedWrites } from './refused-writes.js'
+import { readGenerations, setIfGenerations, type Generations } from './generations.js'
 
 /** Invalidations remembered while the primary is down; past this, the oldest are dropped. */
 const MAX_MISSED_INVALIDATIONS = 1000
@@ -11,6 +12,12 @@ const MAX_MISSED_INVALIDATIONS = 1000
 const INVALIDATE_BUDGET_MS = 30_000
 
 export type CircuitState = 'closed' | 'open' | 'half-open'
+
+/** Generations as read from one store, while the circuit was in one state. */
+export interface GenerationSnapshot extends Generations {
+  store: CacheStore
+  epoch: number
+}
 
 export interface ResilientStoreOptions {
   operationTimeout: number
@@ -48,6 +55,9 @@ export class ResilientStore extends EventEmitter {
   #probe: NodeJS.Timeout | undefined
   #lastError: CacheError | undefined
   #missed = new Map<string, (store: CacheStore) => Promise<unknown>>()
+  #retry: NodeJS.Timeout | undefined
+  /** Moves on with every change of circuit state: a snapshot from another epoch may come from another store. */
+  #epoch = 0
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
   /** Whether the primary answers reads but refuses writes (out of memory): answers are then kept locally. */
@@ -122,7 +132,39 @@ export class ResilientStore extends EventEmitter {
       () => false,
     )
     if (accepted) this.#writes.accepted()
-    if (stored || !this.#keepsLocal()) return stored
+    return stored || this.#keepLocal(key, value, ttl)
+  }
+
+  /** Reads generation counters from the store serving now; undefined when no store could answer. */
+  async readGenerations(keys: string[]): Promise<GenerationSnapshot | undefined> {
+    const epoch = this.#epoch
+    let from: CacheStore | undefined
+    const read = (store: CacheStore): Promise<string[] | undefined> => {
+      from = store
+      return readGenerations(store, keys)
+    }
+    const values = await this.#do('generations', read, () => undefined)
+    return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch }
+  }
+
+  /**
+   * Writes an entry only to the store its snapshot was read from, and only
+   * while the circuit has not changed state since: counters of the fallback
+   * say nothing about the primary's. So a computation that began during an
+   * outage is not stored once Redis is back, where the invalidations made
+   * during the outage have been replayed; nor one that began before it.
+   */
+  async setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
+    if (read.epoch !== this.#epoch) return false
+    if (read.store !== this.primary) return settle(setIfGenerations(read.store, key, value, ttl, read), false)
+    const stored = await this.#do('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true)
+    if (stored) this.#writes.accepted()
+    return stored || this.#keepLocal(key, value, ttl)
+  }
+
+  /** On a read-only primary, or one out of memory, the answer is kept in the fallback. */
+  #keepLocal(key: string, value: unknown, ttl: number): Promise<boolean> | false {
+    if (!this.#keepsLocal()) return false
     return settle(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
   }
 
@@ -155,9 +197,10 @@ export class ResilientStore extends EventEmitter {
     return this.#do('unlock', () => primary.releaseLock!(key, token), () => undefined, true)
   }
 
-  async delete(key: string): Promise<boolean> {
-    const fromFallback = this.fallback ? await settle(this.fallback.delete(key), false) : false
-    const fromPrimary = await this.#invalidate(`key:${key}`, (store) => store.delete(key), false)
+  /** `operation` replaces the plain delete, for an invalidation that does more (moves a generation). */
+  async delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
+    const fromFallback = this.fallback ? await settle(operation(this.fallback), false) : false
+    const fromPrimary = await this.#invalidate(`key:${key}`, operation, false)
     return fromPrimary || fromFallback
   }
 
@@ -174,28 +217,73 @@ export class ResilientStore extends EventEmitter {
    * invalidated during an outage do not come back with Redis.
    */
   async #invalidate<T>(id: string, operation: (store: CacheStore) => Promise<T>, none: T): Promise<T> {
+    let result = none
     if (this.#state === 'closed') {
       try {
-        const result = await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
+        result = await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
         this.#failures = 0
         return result
       } catch (error) {
-        this.#recordFailure(error, 'invalidate')
+        if (isPartial(error)) result = this.#partial(id, error) as T
+        else this.#recordFailure(error, 'invalidate')
       }
     }
     this.#missed.delete(id) // re-insert: the Map keeps the newest last, the oldest goes first
     this.#missed.set(id, operation)
     if (this.#missed.size > MAX_MISSED_INVALIDATIONS) this.#missed.delete(this.#missed.keys().next().value!)
-    return none
+    return result
   }
 
-  /** Replays remembered invalidations on the primary; false when one fails (they stay remembered). */
+  /** Invalidations not yet applied to the whole primary (missed during an outage, or partial): being retried. */
+  get pendingInvalidations(): number {
+    return this.#missed.size
+  }
+
+  /**
+   * Part of the primary (a Cluster master) missed the invalidation while the
+   * rest is up, so the circuit stays closed: it is logged, reported, and
+   * retried every probeInterval until it reaches every master (issue 19).
+   */
+  #partial(id: string, error: PartialError): number {
+    this.#lastError = asStoreError(error, 'invalidate')
+    this.emit('store-error', this.#lastError)
+    this.#options.logger.warn(
+      { event: 'cache_invalidation_partial', target: id, removed: error.removed, code: this.#lastError.code, error: error.cause ?? error },
+      'Cache invalidation reached only part of the store: retrying until it reaches all of it',
+    )
+    this.#scheduleRetry()
+    return error.removed
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retry) return
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      // While the circuit is open the probe replays them; retry once it has closed.
+      if (this.#state !== 'closed') return this.#scheduleRetry()
+      void this.#replayMissed().then((ok) => {
+        if (!ok || this.#missed.size > 0) return this.#scheduleRetry()
+        this.#options.logger.info?.({ event: 'cache_invalidation_complete' }, 'Cache invalidations now reached the whole store')
+      })
+    }, this.#options.probeInterval)
+    this.#retry.unref()
+  }
+
+  /**
+   * Replays remembered invalidations on the primary; false when one fails
+   * (they stay remembered). One that still reaches only part of the primary
+   * stays remembered for the retry, without keeping the circuit open.
+   */
   async #replayMissed(): Promise<boolean> {
     for (const [id, operation] of this.#missed) {
       try {
         await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
       } catch (error) {
         this.#lastError = asStoreError(error, 'invalidate')
+        if (isPartial(error)) {
+          this.#scheduleRetry()
+          continue
+        }
         return false
       }
       this.#missed.delete(id)
@@ -219,7 +307,9 @@ export class ResilientStore extends EventEmitter {
 
   close(): void {
     if (this.#probe) clearTimeout(this.#probe)
+    if (this.#retry) clearTimeout(this.#retry)
     this.#probe = undefined
+    this.#retry = undefined
     this.#writes.close()
   }
 
@@ -343,6 +433,7 @@ export class ResilientStore extends EventEmitter {
   #setState(state: CircuitState): void {
     if (state === this.#state) return
     this.#state = state
+    this.#epoch++
     this.emit('circuit', state)
   }
 }
@@ -362,6 +453,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Pro
     )
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** What an adapter throws when a delete reached only part of the store (RedisStore's PartialDeleteError). */
+interface PartialError extends Error {
+  code: 'E_STORE_PARTIAL'
+  removed: number
+}
+
+function isPartial(error: unknown): error is PartialError {
+  return error instanceof Error && (error as Partial<PartialError>).code === 'E_STORE_PARTIAL' && typeof (error as Partial<PartialError>).removed === 'number'
 }
 
 async function settle<T>(promise: Promise<T>, otherwise: T): Promise<T> {

@@ -6,15 +6,16 @@ import { LRUCache } from 'lru-cache'
 import { MemoryStore } from '../../adapters/memory.js'
 import { consoleLogger, type CacheStore, type Logger } from '../../adapters/contract.js'
 import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
-import { Flights, PeerLock } from './flight.js'
+import { Flights, PeerLock, lockKeyOf } from './flight.js'
 import type { CacheTarget } from './cache-target.js'
+import { bumpGenerations, generationsOf, namespaceGeneration, routeGeneration } from './generations.js'
 import { keyvInside } from './keyv-instance.js'
 import { bucketEndMs, bucketOf, cacheKey, keyPrefix, normalisePath, pathSegment, resourceSegment, variantOf, type ResourceParams } from './keys.js'
 import { CacheStats, computeEvent, HealthReader, type CacheEvents, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { cacheMiddleware } from './middleware.js'
 import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute, type RouteOptions } from './options.js'
 import { isGoodStatus } from './policy.js'
-import { ResilientStore, type CircuitState } from './resilient-store.js'
+import { ResilientStore, type CircuitState, type GenerationSnapshot } from './resilient-store.js'
 import { fromText, toText } from './text-entry.js'
 
 export type { CacheHealth } from './metrics.js'
@@ -142,7 +143,9 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
     const stale = previous && isGoodStatus(previous.status) && this.#withinStale(previous, plan.route) ? previous : undefined
     // A cached error in the current bucket means a refresh just failed: serve the stale
     // answer (stale-if-error) and wait for the error entry to expire before trying again.
-    if (current) return stale ? { kind: 'stale', entry: stale, refresh: false } : { kind: 'hit', entry: current }
+    if (current && this.#errorFresh(current, plan.route)) {
+      return stale ? { kind: 'stale', entry: stale, refresh: false } : { kind: 'hit', entry: current }
+    }
     return stale ? { kind: 'stale', entry: stale, refresh: true } : { kind: 'miss' }
   }
 
@@ -154,13 +157,21 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    * without delaying the caller, and the lock released once it is stored.
    */
   fill(plan: Plan, key: string, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
-    // `!` never follows a bucket number, so no cache key looks like a lock key.
-    const lock = new PeerLock(this.store, `${key}!lock`, this.#lockTtl(plan), async () => this.#decode(await this.store.get(key)))
+    const lock = new PeerLock(this.store, lockKeyOf(key), this.#lockTtl(plan), async () => {
+      const entry = this.#decode(await this.store.get(key))
+      return entry && (isGoodStatus(entry.status) || this.#errorFresh(entry, plan.route)) ? entry : undefined
+    })
+    const guards = generationsOf(key, this.options.namespace)
+    // The generations this computation will be stored under, read before it starts (see generations.ts).
+    let read: GenerationSnapshot | undefined
     const work = async (): Promise<Outcome> => {
-      let claim = await lock.claim()
+      let claim: Awaited<ReturnType<typeof lock.claim>>
+      ;[claim, read] = await Promise.all([lock.claim(), this.store.readGenerations(guards)])
       if (claim.kind === 'busy') {
         if (reason !== 'miss') return { entry: undefined, shared: false, peer: true }
         claim = await lock.wait()
+        // An invalidation may have come while we waited: read again.
+        if (claim.kind === 'compute') read = await this.store.readGenerations(guards)
       }
       if (claim.kind === 'done') return { entry: claim.value, shared: true, peer: true }
       try {
@@ -171,7 +182,7 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
       }
     }
     const settle = async (outcome: Outcome): Promise<void> => {
-      if (outcome.entry && outcome.shared && !outcome.peer) await this.write(key, outcome.entry, plan.route)
+      if (outcome.entry && outcome.shared && !outcome.peer && read) await this.write(key, outcome.entry, plan.route, read)
       await lock.release()
     }
     return this.flights.run(key, work, settle)
@@ -195,8 +206,11 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
     return Math.min(300_000, Math.max(10_000, 3 * (this.#computeMs.get(plan.name) ?? 0)))
   }
 
-  /** Never throws, and callers do not wait for it: the store write never delays a response. */
-  write(key: string, entry: CachedEntry, route: ResolvedRoute): Promise<unknown> {
+  /**
+   * Never throws, and callers do not wait for it: the store write never delays a response.
+   * With `read`, the entry is stored only if no invalidation came since those generations were read.
+   */
+  write(key: string, entry: CachedEntry, route: ResolvedRoute, read?: GenerationSnapshot): Promise<unknown> {
     let bytes: Buffer
     try {
       bytes = encodeEntry(entry)
@@ -206,7 +220,9 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
     const ttl = isGoodStatus(entry.status)
       ? (entry.bucket + 1) * route.windowMs - this.now() + route.staleMs
       : route.errorTtlMs
-    return ttl > 0 ? this.store.set(key, this.#asText ? toText(bytes) : bytes, Math.ceil(ttl)) : Promise.resolve()
+    if (!(ttl > 0)) return Promise.resolve()
+    const value = this.#asText ? toText(bytes) : bytes
+    return read ? this.store.setIfGenerations(key, value, Math.ceil(ttl), read) : this.store.set(key, value, Math.ceil(ttl))
   }
 
   /**
@@ -235,15 +251,11 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    * Removes every bucket and variant of one route (SCAN + UNLINK on Redis), in both stores; with
    * `resource`, of that resource only: the route's parameters (`{ id: '1' }`), or the path when the
    * route is mounted outside a router (`'/x/1'`). An empty parameter object means the whole route.
+   * Each invalidation first moves the route's generation, so a computation already running is not stored.
    */
   async invalidate(route: string, resource?: ResourceParams | string): Promise<number> {
     const segment = typeof resource === 'string' ? pathSegment(normalisePath(resource)) : resourceSegment(resource)
     return this.#invalidatePrefix(keyPrefix(this.options.namespace, route, this.#hashTag, segment))
-  }
-
-  #invalidatePrefix(prefix: string): Promise<number> {
-    for (const key of this.#warmed.keys()) if (key.startsWith(prefix)) this.#warmed.delete(key)
-    return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
   }
 
   /** Removes the entries of one request target (middleware.ts: a successful unsafe request), the whole route without a resource. */
@@ -251,16 +263,65 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
     return this.#invalidatePrefix(keyPrefix(this.options.namespace, target.name, this.#hashTag, target.resource))
   }
 
-  /** Removes one key, as built by the cache (for example `energy:gradient:58312345`). */
+  #invalidatePrefix(prefix: string): Promise<number> {
+    this.#forget((key) => key.startsWith(prefix))
+    return this.#deletePrefix(prefix, [routeGeneration(prefix)!])
+  }
+
+  /**
+   * Removes one key, as built by the cache (for example `energy:gradient:58312345`),
+   * and its lock, so the next request computes at once. It moves the generation
+   * of the key's whole route: other computations of that route run again too.
+   */
   invalidateKey(key: string): Promise<boolean> {
-    return this.store.delete(key)
+    this.#forget((running) => running === key)
+    const generation = routeGeneration(key)
+    if (generation === undefined) return this.store.delete(key)
+    return this.store.delete(key, async (store) => {
+      await bumpGenerations(store, [generation])
+      const [removed] = await Promise.all([store.delete(key), store.delete(lockKeyOf(key))])
+      return removed === true
+    })
   }
 
   /** Removes the whole namespace. */
   clear(): Promise<number> {
     const prefix = `${this.options.namespace}:`
-    this.#warmed.clear()
-    return this.store.deletePrefix(prefix, (store) => deletePrefix(store, prefix, this.logger))
+    this.#forget(() => true)
+    const generations = [namespaceGeneration(this.options.namespace)]
+    // With hash tags (a Cluster) a write checks the namespace counter only after it lands, in
+    // another slot; moving the counters of the routes this process knows too makes the check
+    // atomic for them, in every process (the counters are per route name, shared).
+    if (this.#hashTag) for (const routePrefix of this.#prefixes.values()) generations.push(routeGeneration(routePrefix)!)
+    return this.#deletePrefix(prefix, generations)
+  }
+
+  /** Moves the generations first, then deletes: a write checked before the move lands before the delete starts. */
+  #deletePrefix(prefix: string, generations: string[]): Promise<number> {
+    return this.store.deletePrefix(prefix, async (store) => {
+      await bumpGenerations(store, generations)
+      return deletePrefix(store, prefix, this.logger)
+    })
+  }
+
+  /**
+   * What this process holds for invalidated keys: later requests must not join
+   * a running computation, nor skip a warm-up, for them. The in-process tier
+   * (L1), once it exists, drops its matching entries here too, and takes its
+   * writes through write() with the computation's snapshot, so the same
+   * generations guard it.
+   */
+  #forget(match: (key: string) => boolean): void {
+    this.flights.forget(match)
+    for (const key of this.#warmed.keys()) if (match(key)) this.#warmed.delete(key)
+  }
+
+  /**
+   * Invalidations that have not yet reached the whole store (made while it was down, or while
+   * a Cluster master was), retried until they do: above 0, the last answer was partial.
+   */
+  get pendingInvalidations(): number {
+    return this.store.pendingInvalidations
   }
 
   /** Status, backend, circuit, role, keys and memory of the serving store (read at most once a second), and the counters. */
@@ -294,6 +355,11 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
       this.#prefixes.set(name, prefix)
     }
     return prefix
+  }
+
+  /** An error entry lasts errorTtl by the cache's clock: a store's TTL is coarse, or ignored by some Keyv stores. */
+  #errorFresh(entry: CachedEntry, route: ResolvedRoute): boolean {
+    return this.now() < entry.created + route.errorTtlMs
   }
 
   #withinStale(entry: CachedEntry, route: ResolvedRoute): boolean {

@@ -233,8 +233,10 @@ function addAdminRoutes(router: Router, deps: RouteDeps, token: string): void {
   const known = new Set<string>(ENERGY_ROUTES.map((r) => r.name))
   router.delete('cache-clear', '/cache', auth, async function clearCache(ctx: Context) {
     const removed = await deps.cache.clear()
-    deps.logger.info({ event: 'cache_cleared', removed }, 'cache cleared')
-    ctx.body = { cleared: true, removed }
+    // Part of the store missed it (down, or a Cluster master down): it is retried until it lands.
+    const partial = deps.cache.pendingInvalidations > 0
+    deps.logger.info({ event: 'cache_cleared', removed, partial }, 'cache cleared')
+    ctx.body = { cleared: true, removed, partial }
   })
   router.delete('cache-invalidate', '/cache/:route', auth, async function invalidateRoute(ctx: Context) {
     const route = String((ctx as Context & { params: Record<string, string> }).params.route)
@@ -244,7 +246,8 @@ function addAdminRoutes(router: Router, deps: RouteDeps, token: string): void {
       return
     }
     const removed = await deps.cache.invalidate(route)
-    deps.logger.info({ event: 'cache_invalidated', route, removed }, `cache invalidated for ${route}`)
-    ctx.body = { invalidated: route, removed }
+    const partial = deps.cache.pendingInvalidations > 0
+    deps.logger.info({ event: 'cache_invalidated', route, removed, partial }, `cache invalidated for ${route}`)
+    ctx.body = { invalidated: route, removed, partial }
   })
 }
