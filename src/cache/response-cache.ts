@@ -218,7 +218,7 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
       return Promise.resolve() // an entry that could not be replayed as it is stays uncached
     }
     const ttl = isGoodStatus(entry.status)
-      ? (entry.bucket + 1) * route.windowMs - this.now() + route.staleMs
+      ? bucketEndMs(entry.bucket, route.windowMs) - this.now() + route.staleMs
       : route.errorTtlMs
     if (!(ttl > 0)) return Promise.resolve()
     const value = this.#asText ? toText(bytes) : bytes
