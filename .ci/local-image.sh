@@ -5,8 +5,9 @@
 #
 #   .ci/local-image.sh redis TAG   Debian's redis-server and redis-cli, plus the shell tools the test
 #                                  harness runs inside its containers (sh, sleep, mkdir, tail, grep, awk, cat)
-#   .ci/local-image.sh node TAG    this machine's node and npm, a shell, and a `node` user (uid 1000) as
-#                                  in the official node images: a stand-in for the Dockerfile's base
+#   .ci/local-image.sh node TAG    this machine's node and npm, a shell, its CA certificates, and a `node`
+#                                  user (uid 1000) as in the official node images: a stand-in for the
+#                                  Dockerfile's base
 set -euo pipefail
 
 kind=${1:?usage: local-image.sh redis|node TAG}
@@ -70,11 +71,14 @@ EOF
     write_passwd 'node:x:1000:1000:node:/home/node:/bin/sh'
     printf '%s\n' 'root:x:0:' 'node:x:1000:' >"$root/etc/group"
     mkdir -p "$context/home/node"
+    # This machine's trust store: npm ci inside the image build reaches the registry as this machine does.
+    cp --parents -L /etc/ssl/certs/ca-certificates.crt "$root"
     cat >"$context/Dockerfile" <<'EOF'
 FROM scratch
 COPY rootfs/ /
 COPY --chown=1000:1000 home/ /home/
-ENV PATH=/usr/local/bin:/usr/bin:/bin
+ENV PATH=/usr/local/bin:/usr/bin:/bin \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 CMD ["node"]
 EOF
     ;;
