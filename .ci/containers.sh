@@ -19,6 +19,10 @@ say() { echo "containers.sh: $*"; }
 
 finish() {
   local status=$?
+  # Without Ryuk, a test process killed outright (a tap timeout) leaves its containers behind.
+  if [ -n "${TEST_REDIS_IMAGE:-}" ] && engine_answers; then
+    docker ps -aq --filter label=org.testcontainers=true --filter "ancestor=$TEST_REDIS_IMAGE" | xargs -r docker rm -f >/dev/null
+  fi
   if [ -n "$dockerd_pid" ]; then
     say "stopping the dockerd it started (pid $dockerd_pid)"
     kill "$dockerd_pid" 2>/dev/null || true
@@ -89,8 +93,12 @@ fi
 # Ryuk (testcontainers' reaper) is an image to pull; the harness removes its containers itself.
 export TEST_REDIS_BACKEND=docker TEST_REDIS_IMAGE NODE_IMAGE REDIS_IMAGE="$TEST_REDIS_IMAGE"
 export TESTCONTAINERS_RYUK_DISABLED=${TESTCONTAINERS_RYUK_DISABLED:-true}
-say "Redis tests through testcontainers ($TEST_REDIS_IMAGE)"
-npx tap test/support/redis.test.ts test/adapters/*.test.ts test/cache/*.test.ts test/distributed/*.test.ts test/reliability/*.test.ts
+# The launcher's own tests, then every adapter, cache, distributed and reliability test that starts
+# Redis through it (standalone, replica pair, Cluster, Sentinel). cross-process is left to npm test:
+# it is about the lock between two instances, not the server, and counts computations under load.
+mapfile -t redis_tests < <(grep -lE "support/redis\.js|/harness\.js" test/{adapters,cache,distributed,reliability}/*.test.ts | grep -v cross-process)
+say "Redis tests through testcontainers ($TEST_REDIS_IMAGE): ${#redis_tests[@]} files"
+npx tap test/support/redis.test.ts "${redis_tests[@]}"
 
 say "the compose stack ($compose, base image $NODE_IMAGE)"
 KBC_COMPOSE=$compose npx tap --timeout 600 test/containers/compose-stack.test.ts

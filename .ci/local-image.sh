@@ -88,5 +88,6 @@ EOF
     ;;
 esac
 
-docker build --quiet --tag "$tag" "$context" >/dev/null
+# Quiet unless it fails: the legacy builder warns on every build that it is deprecated.
+docker build --quiet --tag "$tag" "$context" >"$context/build.log" 2>&1 || { cat "$context/build.log" >&2; exit 1; }
 echo "built $tag from this machine's $kind"

@@ -23,36 +23,33 @@
 import { spawnSync } from 'node:child_process'
 import type { GenericContainer, StartedTestContainer } from 'testcontainers'
 import { track } from './cleanup.js'
-import { findOnPath } from './detect.js'
+import { findOnPath, localEngine, redisImage } from './detect.js'
 import type { NodeHost, NodeProcess } from './node-host.js'
 import { freePort, ping, waitUntil } from './probe.js'
 import type { RedisServer } from './redis.js'
 
-export const DEFAULT_REDIS_IMAGE = 'redis:7.2-alpine'
 const REDIS_PORT = 6379
-
-function image(): string {
-  return process.env.TEST_REDIS_IMAGE || DEFAULT_REDIS_IMAGE
-}
 
 type Ports = Parameters<GenericContainer['withExposedPorts']>
 
 /**
- * A GenericContainer whose published ports listen on 127.0.0.1 only: testcontainers 11 leaves
- * the host address empty, which publishes on every interface of the machine.
+ * A GenericContainer whose published ports listen on 127.0.0.1 only when the engine is local:
+ * testcontainers 11 leaves the host address empty, which publishes on every interface.
  */
 async function loopbackContainer(): Promise<GenericContainer> {
   const { GenericContainer } = await import('testcontainers')
+  const pin = localEngine()
   class LoopbackContainer extends GenericContainer {
     override withExposedPorts(...ports: Ports): this {
       super.withExposedPorts(...ports)
+      if (!pin) return this
       for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
         for (const binding of bindings as { HostIp?: string }[]) binding.HostIp = '127.0.0.1'
       }
       return this
     }
   }
-  return new LoopbackContainer(image())
+  return new LoopbackContainer(redisImage())
 }
 
 /** Ryuk removes our containers when this process dies; this also covers a disabled Ryuk. */
@@ -234,10 +231,14 @@ class ContainerHost implements NodeHost {
   }
 }
 
-const LOCAL_NAMES = new Set(['localhost', '127.0.0.1', '::1'])
-
 /** A holder container publishing `count` ports, each on the same number on the host. */
 export async function createContainerHost(count: number, { bus = false } = {}): Promise<NodeHost> {
+  if (!localEngine()) {
+    throw new Error(
+      `Redis replica pairs, Sentinel and Cluster under Docker need an engine publishing ports on this machine, ` +
+        `but DOCKER_HOST is ${process.env.DOCKER_HOST}: install redis-server or use a local Docker engine`,
+    )
+  }
   const { Wait } = await import('testcontainers')
   const ports: number[] = []
   for (let i = 0; i < count; i++) ports.push(await freePort({ bus }))
@@ -246,12 +247,5 @@ export async function createContainerHost(count: number, { bus = false } = {}): 
     .withExposedPorts(...ports.map((port) => ({ container: port, host: port })))
     .withWaitStrategy(Wait.forLogMessage('holder-ready'))
     .start()
-  if (!LOCAL_NAMES.has(container.getHost())) {
-    await container.stop({ timeout: 0 })
-    throw new Error(
-      `Redis replica pairs, Sentinel and Cluster under Docker need an engine publishing ports on this machine, ` +
-        `but it is at ${container.getHost()}: install redis-server or use a local Docker engine`,
-    )
-  }
   return new ContainerHost(container, ports)
 }
