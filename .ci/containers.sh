@@ -98,7 +98,9 @@ export TESTCONTAINERS_RYUK_DISABLED=${TESTCONTAINERS_RYUK_DISABLED:-true}
 # it is about the lock between two instances, not the server, and counts computations under load.
 mapfile -t redis_tests < <(grep -lE "support/redis\.js|/harness\.js" test/{adapters,cache,distributed,reliability}/*.test.ts | grep -v cross-process)
 say "Redis tests through testcontainers ($TEST_REDIS_IMAGE): ${#redis_tests[@]} files"
-npx tap test/support/redis.test.ts "${redis_tests[@]}"
+failed=0
+npx tap test/support/redis.test.ts "${redis_tests[@]}" || failed=1
 
 say "the compose stack ($compose, base image $NODE_IMAGE)"
-KBC_COMPOSE=$compose npx tap --timeout 600 test/containers/compose-stack.test.ts
+KBC_COMPOSE=$compose npx tap --timeout 600 test/containers/compose-stack.test.ts || failed=1
+exit "$failed"

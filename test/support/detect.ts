@@ -15,7 +15,9 @@ export type RedisBackend = 'url' | 'docker' | 'binary'
 export const NO_REDIS_MESSAGE =
   'No Redis available for tests: install it (apt-get install redis-server), or set TEST_REDIS_URL, or start a Docker engine'
 
+/** How long the engine has to answer; longer when TEST_REDIS_BACKEND=docker leaves no other choice. */
 const DOCKER_PROBE_TIMEOUT_MS = 5_000
+const DOCKER_ONLY_PROBE_TIMEOUT_MS = 30_000
 
 /** Absolute path of an executable found on PATH, or undefined. */
 export function findOnPath(name: string): string | undefined {
@@ -76,12 +78,14 @@ async function probeDocker(): Promise<boolean> {
   // otherwise answer the bridge gateway wherever /.dockerenv exists, and read it once, right here.
   if (localEngine()) process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1'
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), DOCKER_PROBE_TIMEOUT_MS)
-    timer.unref()
-  })
   try {
+    // Loading testcontainers is not the engine's time: on a busy machine it alone can take seconds.
     const { getContainerRuntimeClient } = await import('testcontainers')
+    const ms = process.env.TEST_REDIS_BACKEND === 'docker' ? DOCKER_ONLY_PROBE_TIMEOUT_MS : DOCKER_PROBE_TIMEOUT_MS
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms)
+      timer.unref()
+    })
     const answer = getContainerRuntimeClient().then(
       () => true,
       () => false,
