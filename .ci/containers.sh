@@ -79,7 +79,7 @@ else
   compose='docker-compose'
 fi
 
-# The legacy builder (Debian's engine has no BuildKit plugin) warns on every build; say it once here.
+# Debian's engine comes without the BuildKit plugin: ask for the legacy builder rather than fall back to it.
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
 if [ -z "${TEST_REDIS_IMAGE:-}" ]; then
   TEST_REDIS_IMAGE=kbc-redis:local
