@@ -15,17 +15,42 @@
  * Cluster clients. The price: it needs an engine that publishes ports on this machine's loopback
  * (local Docker, Docker Desktop, Colima); a remote DOCKER_HOST is refused with a clear error.
  * Per-server pause/kill are signals sent with `docker exec kill`, as with the binary.
+ *
+ * The image is TEST_REDIS_IMAGE, default redis:7.2-alpine. Any image with redis-server, sh, sleep,
+ * mkdir, tail, grep, awk and cat on PATH works; .ci/local-image.sh builds one from this machine's
+ * Debian packages where no registry can be reached. Published ports listen on 127.0.0.1 only.
  */
 import { spawnSync } from 'node:child_process'
-import type { StartedTestContainer } from 'testcontainers'
+import type { GenericContainer, StartedTestContainer } from 'testcontainers'
 import { track } from './cleanup.js'
-import { findOnPath } from './detect.js'
+import { findOnPath, localEngine, redisImage } from './detect.js'
 import type { NodeHost, NodeProcess } from './node-host.js'
 import { freePort, ping, waitUntil } from './probe.js'
 import type { RedisServer } from './redis.js'
 
-const IMAGE = 'redis:7.2-alpine'
 const REDIS_PORT = 6379
+
+type Ports = Parameters<GenericContainer['withExposedPorts']>
+
+/**
+ * A GenericContainer whose published ports listen on 127.0.0.1 only when the engine is local:
+ * testcontainers 11 leaves the host address empty, which publishes on every interface.
+ */
+async function loopbackContainer(): Promise<GenericContainer> {
+  const { GenericContainer } = await import('testcontainers')
+  const pin = localEngine()
+  class LoopbackContainer extends GenericContainer {
+    override withExposedPorts(...ports: Ports): this {
+      super.withExposedPorts(...ports)
+      if (!pin) return this
+      for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
+        for (const binding of bindings as { HostIp?: string }[]) binding.HostIp = '127.0.0.1'
+      }
+      return this
+    }
+  }
+  return new LoopbackContainer(redisImage())
+}
 
 /** Ryuk removes our containers when this process dies; this also covers a disabled Ryuk. */
 function trackContainer(id: string): () => void {
@@ -43,8 +68,7 @@ async function dockerode(container: StartedTestContainer) {
 }
 
 async function runRedisContainer(args: string[], hostPort?: number): Promise<StartedTestContainer> {
-  const { GenericContainer } = await import('testcontainers')
-  return new GenericContainer(IMAGE)
+  return (await loopbackContainer())
     .withCommand(['redis-server', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...args])
     .withExposedPorts(hostPort === undefined ? REDIS_PORT : { container: REDIS_PORT, host: hostPort })
     .start()
@@ -207,24 +231,21 @@ class ContainerHost implements NodeHost {
   }
 }
 
-const LOCAL_NAMES = new Set(['localhost', '127.0.0.1', '::1'])
-
 /** A holder container publishing `count` ports, each on the same number on the host. */
 export async function createContainerHost(count: number, { bus = false } = {}): Promise<NodeHost> {
-  const { GenericContainer, Wait } = await import('testcontainers')
+  if (!localEngine()) {
+    throw new Error(
+      `Redis replica pairs, Sentinel and Cluster under Docker need an engine publishing ports on this machine, ` +
+        `but DOCKER_HOST is ${process.env.DOCKER_HOST}: install redis-server or use a local Docker engine`,
+    )
+  }
+  const { Wait } = await import('testcontainers')
   const ports: number[] = []
   for (let i = 0; i < count; i++) ports.push(await freePort({ bus }))
-  const container = await new GenericContainer(IMAGE)
+  const container = await (await loopbackContainer())
     .withCommand(['sh', '-c', 'echo holder-ready; trap "exit 0" TERM; while :; do sleep 1; done'])
     .withExposedPorts(...ports.map((port) => ({ container: port, host: port })))
     .withWaitStrategy(Wait.forLogMessage('holder-ready'))
     .start()
-  if (!LOCAL_NAMES.has(container.getHost())) {
-    await container.stop({ timeout: 0 })
-    throw new Error(
-      `Redis replica pairs, Sentinel and Cluster under Docker need an engine publishing ports on this machine, ` +
-        `but it is at ${container.getHost()}: install redis-server or use a local Docker engine`,
-    )
-  }
   return new ContainerHost(container, ports)
 }

@@ -125,6 +125,22 @@ t.test('sentinel hands clients the primary', { skip: !topologies && 'no way to s
   t.equal(Number(port), primary.port, 'the sentinel pointed at the primary')
 })
 
+/** The host addresses a port is published on, by whichever running container publishes it. */
+async function publishedOn(port: number): Promise<string[]> {
+  const { getContainerRuntimeClient } = await import('testcontainers')
+  const containers = await (await getContainerRuntimeClient()).container.list()
+  return containers.flatMap((c) => c.Ports.filter((p) => p.PublicPort === port).map((p) => p.IP ?? ''))
+}
+
+t.test('containers publish on 127.0.0.1 only, and tests reach them there', { skip: backend !== 'docker' && 'Redis is not in containers' }, async (t) => {
+  const server = await redisFor(t)
+  const { primary } = await replicaPairFor(t)
+  for (const started of [server, primary]) {
+    t.equal(started.host, '127.0.0.1')
+    t.same(await publishedOn(started.port), ['127.0.0.1'], `port ${started.port} is on loopback only`)
+  }
+})
+
 t.test('no redis-server process is left behind', async (t) => {
   const alive = [...pids].filter((pid) => {
     try {
