@@ -1,12 +1,21 @@
-/** /energy/calibrate: ten synthetic tasks routed by energy proxy, each success reinforcing pair weights. */
+/**
+ * /energy/calibrate: ten synthetic tasks routed by energy proxy, each success reinforcing pair
+ * weights. The answer reads as SeedCore's does: only successful tasks are listed (and counted in
+ * total_tasks), and each task's `energy` is the fresh per-task ledger SeedCore recorded, the pair
+ * term 0.1 * similarity (0.05-0.09), where the similarity here is the chosen agent's fit for the
+ * task's role rather than a random draw. The whole-system energy after each reinforcement, the
+ * real computation behind this endpoint, is reported beside it as `system_energy`.
+ */
 import { mulberry32, clipSpectralNorm } from './linalg.js'
-import { LAMBDA, BETA, energyTerms, agentId, energyProxy, countActive } from './model.js'
+import { ALPHA, LAMBDA, BETA, energyTerms, agentId, energyProxy, countActive } from './model.js'
 import type { Population } from './model.js'
 
 
 const TASK_TYPES = ['optimization', 'exploration', 'analysis'] as const
 const TASK_ROLE: Record<(typeof TASK_TYPES)[number], number> = { exploration: 0, optimization: 1, analysis: 2 } // E, S, O
 const CALIBRATION_TASKS = 10
+/** SeedCore's on_pair_success on a fresh ledger: w = 0.9 * 0 + 0.1 * success. */
+const LEDGER_PAIR_WEIGHT = 0.1
 
 /** Lower is better: the agent's energy share, minus capability weighted by fit for the task's role,
  *  plus a load penalty so one agent does not take every task. */
@@ -16,7 +25,7 @@ function routeTask(pop: Population, role: number, load: Int32Array): number {
   for (let i = 0; i < pop.agents; i++) {
     const proxy = energyProxy(pop, i)
     const fit = 0.5 + (pop.P[i * 3 + role] as number)
-    const score = proxy.entropy_contribution + BETA * proxy.mem_util + LAMBDA * proxy.state_norm ** 2
+    const score = -ALPHA * proxy.entropy_contribution + BETA * proxy.mem_util + LAMBDA * proxy.state_norm ** 2
       - proxy.capability * fit + 0.1 * (load[i] as number)
     if (score < bestScore) { bestScore = score; best = i }
   }
@@ -40,53 +49,51 @@ export function calibrate(pop: Population, now: number, seed: number) {
   const W = pop.W.slice() // the population stays untouched
   let vector = pop.pairVector
   const load = new Int32Array(n)
-  let energy = energyTerms(pop, W).total
-  const energy_history: { task_num: number; energy: number; timestamp: number }[] = []
-  const task_results: { task_id: string; agent_id: string; success: boolean; energy: number }[] = []
-  for (let t = 1; t <= CALIBRATION_TASKS; t++) {
+  const energy_history: { task_num: number; energy: number; timestamp: number; system_energy: number }[] = []
+  const task_results: { task_id: string; agent_id: string; success: boolean; energy: number; system_energy: number }[] = []
+  for (let t = 0; t < CALIBRATION_TASKS; t++) {
     const type = TASK_TYPES[Math.floor(rng() * TASK_TYPES.length)] ?? 'analysis'
+    const role = TASK_ROLE[type]
     const complexity = 0.1 + 0.8 * rng()
-    const agent = routeTask(pop, TASK_ROLE[type], load)
+    const agent = routeTask(pop, role, load)
     load[agent] = (load[agent] as number) + 1
-    const success = rng() < (pop.capability[agent] as number) * (1 - complexity)
-    if (success) {
-      reinforce(W, n, agent, complexity)
-      vector = clipSpectralNorm(W, n, vector).vector // warm start: W moved a little
-      energy = energyTerms(pop, W).total
-      energy_history.push({ task_num: t, energy, timestamp })
-    }
-    task_results.push({ task_id: `calib_task_${t}`, agent_id: agentId(agent), success, energy })
+    if (!(rng() < (pop.capability[agent] as number) * (1 - complexity))) continue
+    reinforce(W, n, agent, complexity)
+    vector = clipSpectralNorm(W, n, vector).vector // warm start: W moved a little
+    const system_energy = energyTerms(pop, W).total
+    const similarity = 0.5 + 0.4 * (pop.P[agent * 3 + role] as number) // in [0.5, 0.9], as SeedCore's draw
+    const energy = LEDGER_PAIR_WEIGHT * similarity
+    energy_history.push({ task_num: t + 1, energy, timestamp, system_energy })
+    task_results.push({ task_id: `calibration_task_${t}`, agent_id: agentId(agent), success: true, energy, system_energy })
   }
   return {
     timestamp,
-    calibration_metrics: calibrationMetrics(energy_history, energy),
+    calibration_metrics: calibrationMetrics(energy_history),
     energy_history,
     task_results,
     agent_summary: {
       total_agents: n,
       active_agents: countActive(pop),
-      // the agents that took part in this calibration (all N ids would swamp the payload)
-      agent_ids: [...new Set(task_results.map((r) => r.agent_id))].sort(),
+      agent_ids: Array.from({ length: n }, (_, i) => agentId(i)),
     },
   }
 }
 export type CalibrateResponse = ReturnType<typeof calibrate>
 
-function calibrationMetrics(history: readonly { energy: number }[], current: number) {
+/** SeedCore's calibration_metrics: over the successful tasks only; zeros when there were none. */
+function calibrationMetrics(history: readonly { energy: number }[]) {
   const energies = history.map((h) => h.energy)
   const first = energies[0]
   const last = energies[energies.length - 1]
   if (first === undefined || last === undefined) {
-    // No successful task: nothing to trend. Numbers stay finite: the trend is 0, and the final
-    // energy and its range are the unchanged current energy.
     return {
-      total_tasks: CALIBRATION_TASKS, successful_tasks: 0, final_energy: current, energy_trend: 0,
-      energy_range: { min: current, max: current }, trend_direction: 'unknown', calibration_quality: 'insufficient_data',
+      total_tasks: 0, successful_tasks: 0, final_energy: 0, energy_trend: 0,
+      energy_range: { min: 0, max: 0 }, trend_direction: 'unknown', calibration_quality: 'insufficient_data',
     }
   }
   const trend = last - first
   return {
-    total_tasks: CALIBRATION_TASKS,
+    total_tasks: energies.length,
     successful_tasks: energies.length,
     final_energy: last,
     energy_trend: trend,

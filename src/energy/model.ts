@@ -15,8 +15,8 @@ export const BETA = 0.05 // memory cost weight
 export const DEFAULT_DIM = 128
 export const DEFAULT_HYPEREDGES = 16
 const ROLES = ['E', 'S', 'O'] as const
-const HEARTBEAT_TIMEOUT_S = 60 // an agent silent for longer is reported inactive
-const DETAIL_LIMIT = 20 // monitor lists the first 20 agents: the payload stays small at any N
+const HEARTBEAT_TIMEOUT_S = 300 // an agent silent for longer is reported inactive (SeedCore's window)
+const HEARTBEAT_SPREAD_S = 400 // heartbeat ages are spread over this, so some agents are inactive
 const SUMMARY_LIMIT = 5 // gradient lists at most 5 agents, as SeedCore did
 const REFINE_STEPS = 4 // gradient: descent steps behind deltaE_last (see refine())
 const STEP = 0.05 // descent step; ||W|| <= 1 keeps it stable (Lipschitz constant <= 2 + 2 lambda)
@@ -104,7 +104,7 @@ export function createPopulation(options: PopulationOptions): Population {
   const memUtil = Float64Array.from({ length: n }, () => rng())
   const tasksProcessed = Int32Array.from({ length: n }, () => Math.floor(rng() * 200))
   const successRate = Float64Array.from({ length: n }, () => 0.5 + 0.5 * rng())
-  const heartbeatAge = Float64Array.from({ length: n }, () => rng() * 90)
+  const heartbeatAge = Float64Array.from({ length: n }, () => rng() * HEARTBEAT_SPREAD_S)
   return {
     agents: n, dim: d, seed, H, P, W, pairNorm, pairVector, wHyper, eSel, memory,
     capability, memUtil, tasksProcessed, successRate, heartbeatAge,
@@ -136,11 +136,29 @@ function roleProbs(pop: Population, i: number): RoleProbs {
 }
 
 /** cost_vq = p_compress * (1 - 1/r_eff), r_eff = max(1, 1/knob). */
-function compressionRatio(pop: Population): number {
-  return Math.max(1, 1 / pop.memory.compression_knob)
-}
 function costVq(pop: Population): number {
-  return pop.memory.p_compress * (1 - 1 / compressionRatio(pop))
+  const rEff = Math.max(1, 1 / pop.memory.compression_knob)
+  return pop.memory.p_compress * (1 - 1 / rEff)
+}
+
+/**
+ * The entropy term as SeedCore's `breakdown` computes it (energy_and_grad): natural log, each
+ * agent's role probabilities clipped to [1e-8, 1] and renormalised, where `E_terms` uses log2.
+ */
+function naturalEntropyTerm(pop: Population): number {
+  let sum = 0
+  for (let i = 0; i < pop.agents; i++) {
+    const q = [0, 1, 2].map((r) => Math.min(1, Math.max(1e-8, pop.P[i * 3 + r] as number)))
+    const norm = q[0]! + q[1]! + q[2]! + 1e-8
+    for (const value of q) sum -= (value / norm) * Math.log(value / norm)
+  }
+  return -ALPHA * sum
+}
+
+/** `breakdown`: the terms with SeedCore's natural-log entropy, and the total that follows from it. */
+function breakdownOf(terms: EnergyTerms, pop: Population): EnergyTerms {
+  const entropy = naturalEntropyTerm(pop)
+  return { ...terms, entropy, total: terms.total - terms.entropy + entropy }
 }
 
 /** The terms that do not depend on H or W: computed in O(N + K), shared by every evaluation. */
@@ -184,11 +202,14 @@ function stateNorm(pop: Population, i: number): number {
   return Math.sqrt(dot(pop.H, i * pop.dim, pop.H, i * pop.dim, pop.dim))
 }
 
-/** The agent's own share of the energy, the figures routing and the monitor look at. */
+/**
+ * The agent's own figures, as SeedCore's get_energy_proxy reports them: entropy_contribution is
+ * the role entropy H(p_i) in bits, positive (its share of the energy is -ALPHA times it).
+ */
 export function energyProxy(pop: Population, i: number) {
   return {
     capability: pop.capability[i] as number,
-    entropy_contribution: -ALPHA * roleEntropy(pop, i),
+    entropy_contribution: roleEntropy(pop, i),
     mem_util: pop.memUtil[i] as number,
     state_norm: stateNorm(pop, i),
   }
@@ -260,7 +281,8 @@ export function gradient(pop: Population, now: number) {
     real_time_metrics: {
       active_agents: countActive(pop),
       total_agents: pop.agents,
-      memory_utilization: mean(pop.memUtil),
+      memory_utilization: pop.memory.bytes_used / 1024, // KB, as SeedCore reports it
+      avg_mem_util: mean(pop.memUtil),
       compression_knob: pop.memory.compression_knob,
       last_energy_update: ts,
     },
@@ -270,7 +292,7 @@ export function gradient(pop: Population, now: number) {
       mem_util: pop.memUtil[i] as number,
       role_probs: roleProbs(pop, i),
     })),
-    breakdown: { ...terms },
+    breakdown: breakdownOf(terms, pop),
     grad: {
       'dE/dH': 2 * Math.sqrt(sumSquares(WH)), // || -2 W H ||_F
       'dE/dP_entropy': -ALPHA,
@@ -322,18 +344,23 @@ export function monitor(pop: Population, now: number) {
       cost_vq: costVq(pop),
       bytes_used_kb: pop.memory.bytes_used / 1024,
       hit_count: pop.memory.hit_count,
-      compression_ratio: compressionRatio(pop),
+      compression_ratio: pop.memory.compression_knob, // SeedCore reports the knob under this name
     },
     agent_metrics: {
       total_agents: pop.agents,
       active_agents: countActive(pop),
       avg_capability: mean(pop.capability),
       avg_mem_util: mean(pop.memUtil),
-      agent_details: Array.from({ length: Math.min(DETAIL_LIMIT, pop.agents) }, (_, i) => agentDetail(pop, i, timestamp)),
+      agent_details: Array.from({ length: pop.agents }, (_, i) => agentDetail(pop, i, timestamp)),
     },
     system_metrics: {
       compression_knob: pop.memory.compression_knob,
       energy_slope,
+      // SeedCore's clients read these two; here the computation runs in this service's worker
+      // threads (no Ray) and the population is built in process (no tier-0 manager): an answer
+      // that was computed had both.
+      ray_initialized: true,
+      tier0_manager_available: true,
       gradient_norm: 2 * Math.sqrt(sumSquares(WH)),
       pair_spectral_norm: pop.pairNorm,
       avg_role_entropy: -fixed.entropy / ALPHA / pop.agents,

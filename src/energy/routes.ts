@@ -8,8 +8,8 @@ import { Router } from '@koa/router'
 import type { Logger } from 'pino'
 import type { ResponseCache } from '../index.js'
 import type { EnergyMetrics } from './metrics.js'
-import type { CalibrateResponse } from './calibrate.js'
-import type { EnergyTerms, GradientResponse, MonitorResponse } from './model.js'
+import { errorBody } from './error-body.js'
+import { trackRouterMetrics, type RouterMetrics } from './router-metrics.js'
 import type { Endpoint, EnergyPool } from './pool.js'
 import { LogLimit } from './log-limit.js'
 import { Waiting } from './waiting.js'
@@ -20,6 +20,9 @@ export const ENERGY_ROUTES: ReadonlyArray<{ name: Endpoint; window: number }> = 
   { name: 'monitor', window: 30 },
   { name: 'calibrate', window: 60 },
 ]
+
+/** Largest answer stored in the cache: monitor's agent_details grow with ENERGY_AGENTS. */
+const MAX_ANSWER_BYTES = 32 * 2 ** 20
 
 export interface RouteDeps {
   cache: ResponseCache
@@ -47,13 +50,15 @@ export interface RouteDeps {
 export function energyRouter(deps: RouteDeps): Router {
   const router = new Router()
   const waiting = new Waiting()
+  const routerMetrics = trackRouterMetrics(deps.cache, new Set(ENERGY_ROUTES.map((r) => r.name)))
   for (const { name, window } of ENERGY_ROUTES) {
     // query: false: no parameter selects the answer, so `?_=<random>` cannot fill the cache with copies.
     // warm: a requested endpoint's next bucket is computed before rollover, so no user waits for it.
     // ignoreCredentials: the energy API has no users, so a Cookie or Authorization header selects
     // nothing and must not buy a computation of its own (issue 23, finding 1).
-    const route = deps.cache.route({ window, name, query: false, warm: true, ignoreCredentials: true })
-    router.get(name, `/energy/${name}`, waiting.middleware(name), route, computeHandler(name, deps, waiting))
+    // maxBodyBytes: monitor lists every agent (about 0.9 MB at 2,000 agents), above the 1 MiB default past ~2,300.
+    const route = deps.cache.route({ window, name, query: false, warm: true, ignoreCredentials: true, maxBodyBytes: MAX_ANSWER_BYTES })
+    router.get(name, `/energy/${name}`, waiting.middleware(name), route, computeHandler(name, deps, waiting, routerMetrics.snapshot))
   }
   router.get('health', '/health', healthHandler(deps))
   if (deps.metricsAccess.kind !== 'off') {
@@ -69,7 +74,7 @@ export function energyRouter(deps: RouteDeps): Router {
   return router
 }
 
-function computeHandler(endpoint: Endpoint, deps: RouteDeps, waiting: Waiting): Middleware {
+function computeHandler(endpoint: Endpoint, deps: RouteDeps, waiting: Waiting, routerMetrics: () => RouterMetrics): Middleware {
   // Anyone can make the pool refuse or drop work: one line per 10 s for those, not one per request.
   const busyLog = new LogLimit(10_000)
   const logFailure = (endpoint: Endpoint, failure: Failure, error: unknown): void => {
@@ -87,7 +92,8 @@ function computeHandler(endpoint: Endpoint, deps: RouteDeps, waiting: Waiting): 
       const signal = waiting.signal(endpoint, ctx)
       const { result, ms } = await deps.pool.compute(endpoint, now, signal ? { signal } : {})
       if (deps.serverTiming) ctx.set('Server-Timing', `compute;dur=${ms.toFixed(1)}`)
-      ctx.body = result
+      // monitor carries router_metrics at its top level, as SeedCore's does (router-metrics.ts)
+      ctx.body = endpoint === 'monitor' ? { ...result, router_metrics: routerMetrics() } : result
     } catch (error) {
       const failure = failureOf(endpoint, error)
       logFailure(endpoint, failure, error)
@@ -132,58 +138,6 @@ function failureOf(endpoint: Endpoint, error: unknown): Failure {
       return { status: 503, message: 'the service is shutting down', transient: true }
     default:
       return { status: 500, message: `energy ${endpoint} computation failed`, transient: false }
-  }
-}
-
-const ZERO_TERMS: EnergyTerms = { pair: 0, hyper: 0, entropy: 0, reg: 0, mem: 0, total: 0 }
-
-type WithError<T> = T & { error: string }
-
-/** SeedCore's error answers: the endpoint's usual shape, zeroed (every number finite), plus `error`. */
-export function errorBody(endpoint: Endpoint, ts: number, error: string, agents: number):
-  WithError<GradientResponse> | WithError<MonitorResponse> | WithError<CalibrateResponse> {
-  switch (endpoint) {
-    case 'gradient':
-      return {
-        ts,
-        E_terms: { ...ZERO_TERMS },
-        deltaE_last: 0,
-        pair_stats_count: 0,
-        hyper_stats_count: 0,
-        role_entropy_count: 0,
-        mem_stats_count: 0,
-        real_time_metrics: { active_agents: 0, total_agents: agents, memory_utilization: 0, compression_knob: 0, last_energy_update: ts },
-        agent_summaries: [],
-        breakdown: { ...ZERO_TERMS },
-        grad: { 'dE/dH': 0, 'dE/dP_entropy': 0, 'dE/dE_sel': [], 'dE/ds_norm': 0, 'dE/dmem': 0 },
-        error,
-      }
-    case 'monitor':
-      return {
-        timestamp: ts,
-        energy_terms: { ...ZERO_TERMS },
-        memory_metrics: { cost_vq: 0, bytes_used_kb: 0, hit_count: 0, compression_ratio: 0 },
-        agent_metrics: { total_agents: agents, active_agents: 0, avg_capability: 0, avg_mem_util: 0, agent_details: [] },
-        system_metrics: { compression_knob: 0, energy_slope: 0, gradient_norm: 0, pair_spectral_norm: 0, avg_role_entropy: 0 },
-        error,
-      }
-    case 'calibrate':
-      return {
-        timestamp: ts,
-        calibration_metrics: {
-          total_tasks: 10,
-          successful_tasks: 0,
-          final_energy: 0,
-          energy_trend: 0,
-          energy_range: { min: 0, max: 0 },
-          trend_direction: 'unknown',
-          calibration_quality: 'insufficient_data',
-        },
-        energy_history: [],
-        task_results: [],
-        agent_summary: { total_agents: agents, active_agents: 0, agent_ids: [] },
-        error,
-      }
   }
 }
 

@@ -63,7 +63,10 @@ export const SHAPES: Record<'gradient' | 'monitor' | 'calibrate', Schema> = {
         },
       ],
     },
-    system_metrics: { compression_knob: 'number', energy_slope: 'number' },
+    system_metrics: { compression_knob: 'number', energy_slope: 'number', ray_initialized: 'boolean', tier0_manager_available: 'boolean' },
+    router_metrics: {
+      p_fast: 'number', p_esc: 'number', latency_ms_p50: 'number', latency_ms_p95: 'number', fast_hits: 'number', escalations: 'number',
+    },
   },
   calibrate: {
     timestamp: 'number',
