@@ -14,6 +14,10 @@ import { get, sampleLatency, sleep } from '../lib/load.js'
 import { sharedRedis } from '../lib/redis.js'
 import { ServerProcess } from '../lib/server-process.js'
 import { fmtMs, fmtRatio, summarize, type LatencySummary } from '../lib/stats.js'
+
+function fmtKiB(bytes: number): string {
+  return bytes >= 10 * 1024 ? `${Math.round(bytes / 1024).toLocaleString('en-US')} KiB` : `${bytes} B`
+}
 import { energyP99Target, energyRatioTarget, evaluate } from '../lib/targets.js'
 import { SkipScenario, type BenchOptions, type Scenario, type ScenarioOutcome, type TargetResult } from '../lib/types.js'
 
@@ -32,6 +36,8 @@ interface EndpointResult {
   cached: LatencySummary
   /** Samples thrown away because a computation overlapped them. */
   resampled: number
+  /** Size of the cached answer's body: monitor's grows with the population. */
+  bodyBytes: number
   xcache: Record<string, number>
   /** uncached p50 / cached p50 */
   ratio: number
@@ -128,12 +134,14 @@ async function runEnergy(options: BenchOptions, progress: (line: string) => void
       const before: number[] = []
       for (let i = 0; i < uncached; i++) before.push(await uncachedOnce(server, endpoint))
       const { sample: after, resampled } = await cachedQuietly(server, url, cached)
+      const bodyBytes = (await get(url)).body.length
       const uncachedSummary = summarize(before)
       const result: EndpointResult = {
         endpoint,
         uncached: uncachedSummary,
         cached: after.summary,
         resampled,
+        bodyBytes,
         xcache: Object.fromEntries(after.xcache),
         ratio: uncachedSummary.p50 / after.summary.p50,
         ratioP99: uncachedSummary.p50 / after.summary.p99,
@@ -160,9 +168,10 @@ async function runEnergy(options: BenchOptions, progress: (line: string) => void
     tables: [
       {
         title: `Before/after, ${config.agents} agents (ENERGY_AGENTS), cache on Redis`,
-        head: ['endpoint', 'uncached p50', 'uncached max', 'cached p50', 'cached p99', 'cached max', 'p50 / p50', 'p50 / cached p99', 'cached answers', 'samples retaken'],
+        head: ['endpoint', 'body', 'uncached p50', 'uncached max', 'cached p50', 'cached p99', 'cached max', 'p50 / p50', 'p50 / cached p99', 'cached answers', 'samples retaken'],
         rows: results.map((r) => [
           `/energy/${r.endpoint}`,
+          fmtKiB(r.bodyBytes),
           fmtMs(r.uncached.p50),
           fmtMs(r.uncached.max),
           fmtMs(r.cached.p50),
