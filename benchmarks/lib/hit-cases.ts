@@ -1,6 +1,7 @@
 /** The cases of the hit-throughput scenario, shared by its server script and its runner. */
 export const HIT_CASES = [
   'ceiling',
+  'ceiling-headers',
   'cache-memory',
   'cache-redis',
   'cache-redis-single-get',
@@ -8,6 +9,7 @@ export const HIT_CASES = [
   'koa-cash-memory',
   'koa-cash-redis',
   'keyv-redis',
+  'keyv-redis-object',
   'bento-memory',
   'bento-redis',
   'redis-get',
@@ -16,24 +18,25 @@ export const HIT_CASES = [
 export type HitCase = (typeof HIT_CASES)[number]
 
 export const HIT_CASE_LABELS: Record<HitCase, string> = {
-  ceiling: 'ceiling: prepared Buffer, no cache',
+  ceiling: 'ceiling: prepared Buffer, no cache, no headers (reference)',
+  'ceiling-headers': 'ceiling: prepared Buffer with the four headers a hit sends',
   'cache-memory': 'koa-bucket-cache, MemoryStore',
   'cache-redis': 'koa-bucket-cache, RedisStore',
   'cache-redis-single-get': 'koa-bucket-cache, RedisStore, stale: 0 (one GET; diagnostic)',
   'cache-redis-autopipeline': 'koa-bucket-cache, RedisStore on ioredis with enableAutoPipelining (diagnostic)',
   'koa-cash-memory': 'koa-cash, lru-cache',
   'koa-cash-redis': 'koa-cash, ioredis get/set (JSON)',
-  'keyv-redis': 'Keyv + @keyv/redis middleware',
+  'keyv-redis': 'Keyv + @keyv/redis middleware, body stored as a ready string',
+  'keyv-redis-object': "Keyv + @keyv/redis middleware, body object as the value (Keyv's README)",
   'bento-memory': 'bentocache, memory driver (L1)',
   'bento-redis': 'bentocache, redis driver (L2 only)',
   'redis-get': 'plain route, one ioredis GET',
   'node-redis-get': 'plain route, one node-redis GET (the client under @keyv/redis; diagnostic)',
 }
 
+const IN_MEMORY: ReadonlySet<HitCase> = new Set(['ceiling', 'ceiling-headers', 'cache-memory', 'koa-cash-memory', 'bento-memory'])
+
 /** Cases that need Redis. */
 export function needsRedis(kind: HitCase): boolean {
-  return kind !== 'ceiling' && kind !== 'cache-memory' && kind !== 'koa-cash-memory' && kind !== 'bento-memory'
+  return !IN_MEMORY.has(kind)
 }
-
-/** Cases that only explain a number (what a change in the cache would buy): full mode only. */
-export const DIAGNOSTIC_CASES: ReadonlySet<HitCase> = new Set(['cache-redis-single-get', 'cache-redis-autopipeline', 'node-redis-get'])

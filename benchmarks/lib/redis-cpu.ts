@@ -11,3 +11,10 @@ export async function redisCpuMicros(server: RedisServer): Promise<number> {
   }
   return total
 }
+
+/** redis-server's process id (INFO server), to place it on a CPU. */
+export async function redisPid(server: RedisServer): Promise<number> {
+  const text = String(await redisCall(server.host, server.port, ['INFO', 'server']))
+  const line = text.split('\r\n').find((l) => l.startsWith('process_id:'))
+  return line ? Number(line.slice('process_id:'.length)) : -1
+}

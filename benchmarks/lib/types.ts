@@ -30,6 +30,8 @@ export interface TargetResult {
   unit: '' | 'x' | '%' | 'ms' | 'count' | 's' | 'MiB'
   pass: boolean
   margin: string
+  /** False for a target that is measured but does not fail this run when missed (quick mode). */
+  gating: boolean
 }
 
 export interface Bar {

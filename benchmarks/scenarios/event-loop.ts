@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { uncachedOnce, warmWorkers } from '../lib/energy-service.js'
 import { get, paced } from '../lib/load.js'
 import { sharedRedis } from '../lib/redis.js'
 import { ServerProcess } from '../lib/server-process.js'
@@ -30,21 +31,21 @@ async function measure(url: string, seconds: number): Promise<{ latency: Latency
   return { latency: summarize(ok.map((p) => p.ms)), failed: run.points.length - ok.length }
 }
 
-/** Keeps one computation running (request after request to `busyUrl(i)`) until `stop` resolves. */
-async function keepBusy(busyUrl: (i: number) => string, headers: Record<string, string>, stop: Promise<void>): Promise<number> {
+/** Keeps one computation running (`compute(i)` after `compute(i - 1)`) until `stop` resolves. */
+async function keepBusy(compute: (i: number) => Promise<unknown>, stop: Promise<void>): Promise<number> {
   let done = false
   void stop.then(() => {
     done = true
   })
   let runs = 0
   while (!done) {
-    await get(busyUrl(runs), headers, 120_000)
+    await compute(runs)
     runs++
   }
   return runs
 }
 
-async function pair(label: string, hitUrl: string, busyUrl: (i: number) => string, headers: Record<string, string>, seconds: number, leadMs: number): Promise<Pair> {
+async function pair(label: string, hitUrl: string, compute: (i: number) => Promise<unknown>, seconds: number, leadMs: number): Promise<Pair> {
   const fill = await get(hitUrl)
   if (fill.status !== 200) throw new Error(`${hitUrl} answered ${fill.status}`)
   const idle = await measure(hitUrl, seconds)
@@ -52,7 +53,7 @@ async function pair(label: string, hitUrl: string, busyUrl: (i: number) => strin
   const stop = new Promise<void>((resolve) => {
     release = resolve
   })
-  const busyLoop = keepBusy(busyUrl, headers, stop)
+  const busyLoop = keepBusy(compute, stop)
   await new Promise((resolve) => setTimeout(resolve, leadMs)) // the computation is under way
   const busy = await measure(hitUrl, seconds)
   release()
@@ -72,7 +73,7 @@ async function runEventLoop(options: BenchOptions, progress: (line: string) => v
     const server = await ServerProcess.start('cache-server.ts', { STORE: 'memory', BUSY_MODE: mode, BUSY_MS: busyMs, BENCH_PREFIX: `bench-g-${mode}` })
     try {
       const label = mode === 'worker' ? `${busyMs} ms computation on a worker thread` : `${busyMs} ms computation on the main thread (reference)`
-      const result = await pair(label, `${server.url}/hit`, (i) => `${server.url}/busy?run=${i}`, {}, seconds, 100)
+      const result = await pair(label, `${server.url}/hit`, (i) => get(`${server.url}/busy?run=${i}`, {}, 120_000), seconds, 100)
       pairs.push(result)
       progress(`  ${label}: cached p99 idle ${fmtMs(result.idle.p99)}, busy ${fmtMs(result.busy.p99)}`)
     } finally {
@@ -85,11 +86,10 @@ async function runEventLoop(options: BenchOptions, progress: (line: string) => v
     const agents = options.quick ? 1000 : undefined
     const server = await ServerProcess.start('energy-server.ts', { REDIS_URL: redis.url, ...(agents ? { ENERGY_AGENTS: agents } : {}) })
     try {
-      const bypass = { authorization: 'Bearer benchmark-bypass' }
       // Build each worker's population first, so "busy" is the computation itself.
-      await Promise.all([get(`${server.url}/energy/gradient`, bypass), get(`${server.url}/energy/gradient`, bypass)])
+      await warmWorkers(server)
       const label = 'energy service: cached /energy/monitor while /energy/gradient computes uncached'
-      const result = await pair(label, `${server.url}/energy/monitor`, () => `${server.url}/energy/gradient`, bypass, seconds, 200)
+      const result = await pair(label, `${server.url}/energy/monitor`, () => uncachedOnce(server, 'gradient'), seconds, 200)
       pairs.push(result)
       progress(`  energy service: cached p99 idle ${fmtMs(result.idle.p99)}, busy ${fmtMs(result.busy.p99)}`)
     } finally {

@@ -1,20 +1,47 @@
 /**
  * A. Hit throughput: one Koa app, one ~2 KB JSON payload, each case in its own server process,
- * loaded in turn by autocannon from this process. Cases run in interleaved rounds (the order
- * rotates each round) and each reports its best round, so a burst of other work on the machine
- * hurts one round of one case rather than one case as a whole.
+ * loaded by autocannon from this process. A comparison is a pair of cases measured back to back
+ * in every round (which goes first alternates), and its ratio is the median of the per-round
+ * ratios: a shared host's slow drifts hit both cases of a round alike and cancel, better than in a
+ * ratio of medians. Every round is in the report, since the spread is part of the result.
  */
 import { get, throughput, type ThroughputResult } from '../lib/load.js'
-import { DIAGNOSTIC_CASES, HIT_CASES, HIT_CASE_LABELS, needsRedis, type HitCase } from '../lib/hit-cases.js'
+import { HIT_CASE_LABELS, needsRedis, type HitCase } from '../lib/hit-cases.js'
 import { PAYLOAD_BYTES } from '../lib/payload.js'
+import { pinHelper, pinServer, placement, unpin } from '../lib/placement.js'
 import { sharedRedis, type RedisServer } from '../lib/redis.js'
-import { redisCpuMicros } from '../lib/redis-cpu.js'
+import { redisCpuMicros, redisPid } from '../lib/redis-cpu.js'
 import { ServerProcess } from '../lib/server-process.js'
-import { fmtInt, fmtMs, fmtPct, fmtRatio, round } from '../lib/stats.js'
-import { evaluate } from '../lib/targets.js'
+import { fmtInt, fmtMs, fmtRatio, median, round } from '../lib/stats.js'
+import { evaluate, HIT_TARGETS, type TargetSpec } from '../lib/targets.js'
 import type { BenchOptions, Scenario, ScenarioOutcome, TargetResult } from '../lib/types.js'
 
 const CONNECTIONS = 50
+
+interface Comparison {
+  /** This cache's case, measured against `b`. */
+  a: HitCase
+  b: HitCase
+  label: string
+  target?: TargetSpec
+  /** Measured in full mode only: a reference or a diagnostic, with no target. */
+  fullOnly?: boolean
+}
+
+const COMPARISONS: Comparison[] = [
+  { a: 'cache-memory', b: 'ceiling-headers', label: 'MemoryStore hit / ceiling with the same headers', target: HIT_TARGETS.A1 },
+  { a: 'cache-memory', b: 'koa-cash-memory', label: 'MemoryStore hit / koa-cash on lru-cache', target: HIT_TARGETS.A1b },
+  { a: 'cache-redis', b: 'redis-get', label: 'RedisStore hit / plain ioredis GET', target: HIT_TARGETS.A2 },
+  { a: 'cache-redis', b: 'keyv-redis-object', label: 'RedisStore hit / Keyv + @keyv/redis (object value)', target: HIT_TARGETS.A3 },
+  { a: 'cache-redis', b: 'keyv-redis', label: 'RedisStore hit / Keyv + @keyv/redis (ready string)', target: HIT_TARGETS.A3b },
+  { a: 'cache-memory', b: 'ceiling', label: 'MemoryStore hit / bare ceiling (no headers)', fullOnly: true },
+  { a: 'cache-redis', b: 'koa-cash-redis', label: 'RedisStore hit / koa-cash on Redis', fullOnly: true },
+  { a: 'cache-redis', b: 'bento-redis', label: 'RedisStore hit / bentocache redis (L2)', fullOnly: true },
+  { a: 'cache-memory', b: 'bento-memory', label: 'MemoryStore hit / bentocache memory (L1)', fullOnly: true },
+  { a: 'cache-redis-single-get', b: 'cache-redis', label: 'RedisStore stale: 0 (GET) / default (MGET of 2 keys)', fullOnly: true },
+  { a: 'cache-redis-autopipeline', b: 'cache-redis', label: 'RedisStore on an auto-pipelined ioredis / default', fullOnly: true },
+  { a: 'node-redis-get', b: 'redis-get', label: 'one node-redis GET / one ioredis GET', fullOnly: true },
+]
 
 interface RoundResult extends ThroughputResult {
   /** Server process CPU per answered request, microseconds. */
@@ -25,17 +52,16 @@ interface RoundResult extends ThroughputResult {
 
 interface CaseResult {
   kind: HitCase
-  label: string
   error?: string
-  rounds: RoundResult[]
-  best?: RoundResult
-  /** Median over rounds of the server's CPU per request. */
-  cpuUs?: number
-  redisUs?: number
+  runs: RoundResult[]
   computations?: number
   storeErrors?: number
   circuit?: string
-  failures: number
+}
+
+interface PairRound {
+  a: RoundResult
+  b: RoundResult
 }
 
 /** One measured run, with the CPU the server (and Redis) spent on it. */
@@ -50,7 +76,7 @@ async function measure(server: ServerProcess, redis: RedisServer | undefined, du
 }
 
 function plan(quick: boolean): { rounds: number; duration: number; warmup: number } {
-  return quick ? { rounds: 3, duration: 2, warmup: 2 } : { rounds: 3, duration: 10, warmup: 3 }
+  return quick ? { rounds: 3, duration: 2, warmup: 2 } : { rounds: 7, duration: 5, warmup: 3 }
 }
 
 /** Checks the case answers the payload, byte for byte, before any load. */
@@ -65,63 +91,76 @@ async function verify(server: ServerProcess, kind: HitCase): Promise<void> {
   }
 }
 
+async function startCases(kinds: HitCase[], redis: RedisServer, warmup: number, progress: (line: string) => void): Promise<{ servers: Map<HitCase, ServerProcess>; results: Map<HitCase, CaseResult> }> {
+  const stamp = Date.now().toString(36)
+  const servers = new Map<HitCase, ServerProcess>()
+  const results = new Map<HitCase, CaseResult>()
+  for (const kind of kinds) {
+    const result: CaseResult = { kind, runs: [] }
+    results.set(kind, result)
+    try {
+      const env = { BENCH_CASE: kind, BENCH_PREFIX: `bench-a-${stamp}-${kind}`, ...(needsRedis(kind) ? { REDIS_URL: redis.url } : {}) }
+      const server = await ServerProcess.start('hit-server.ts', env)
+      servers.set(kind, server)
+      pinServer(server.pid)
+      await verify(server, kind)
+      await throughput(server.url, { connections: CONNECTIONS, duration: warmup, path: '/payload' })
+    } catch (error) {
+      result.error = firstLines(error)
+      progress(`  ${kind}: cannot be measured: ${result.error}`)
+      await servers.get(kind)?.stop()
+      servers.delete(kind)
+    }
+  }
+  return { servers, results }
+}
+
 async function runHitThroughput(options: BenchOptions, progress: (line: string) => void): Promise<ScenarioOutcome> {
   const { rounds, duration, warmup } = plan(options.quick)
+  const comparisons = COMPARISONS.filter((c) => !options.quick || !c.fullOnly)
   const redis = await sharedRedis()
-  const stamp = Date.now().toString(36)
-  const results = new Map<HitCase, CaseResult>()
-  const servers = new Map<HitCase, ServerProcess>()
+  const redisProcess = await redisPid(redis)
+  const where = placement()
+  pinHelper(process.pid)
+  pinHelper(redisProcess)
+  progress(`  placement: ${where.description}`)
+  const kinds = [...new Set(comparisons.flatMap((c) => [c.a, c.b]))]
+  const { servers, results } = await startCases(kinds, redis, warmup, progress)
+  const pairRounds = new Map<Comparison, PairRound[]>(comparisons.map((c) => [c, []]))
   try {
-    for (const kind of casesFor(options)) {
-      const result: CaseResult = { kind, label: HIT_CASE_LABELS[kind], rounds: [], failures: 0 }
-      results.set(kind, result)
-      try {
-        const env = { BENCH_CASE: kind, BENCH_PREFIX: `bench-a-${stamp}-${kind}`, ...(needsRedis(kind) ? { REDIS_URL: redis.url } : {}) }
-        const server = await ServerProcess.start('hit-server.ts', env)
-        servers.set(kind, server)
-        await verify(server, kind)
-        await throughput(server.url, { connections: CONNECTIONS, duration: warmup, path: '/payload' })
-      } catch (error) {
-        result.error = firstLines(error)
-        progress(`  ${kind}: cannot be measured: ${result.error}`)
-        await servers.get(kind)?.stop()
-        servers.delete(kind)
-      }
-    }
-    const kinds = [...servers.keys()]
     for (let round = 0; round < rounds; round++) {
-      const order = kinds.map((_, i) => kinds[(i + round) % kinds.length] as HitCase)
-      for (const kind of order) {
-        const server = servers.get(kind) as ServerProcess
-        const result = results.get(kind) as CaseResult
-        const measured = await measure(server, needsRedis(kind) ? redis : undefined, duration)
-        result.rounds.push(measured)
-        result.failures += measured.errors + measured.non2xx
-        progress(
-          `  round ${round + 1}/${rounds} ${kind}: ${fmtInt(measured.rps)} req/s, p99 ${fmtMs(measured.latency.p99)}, ` +
-            `server CPU ${round1(measured.cpuUs)} us/req${needsRedis(kind) ? ` + redis ${round1(measured.redisUs)} us/req` : ''}`,
-        )
+      for (const comparison of comparisons) {
+        const sa = servers.get(comparison.a)
+        const sb = servers.get(comparison.b)
+        if (!sa || !sb) continue
+        const order: Array<[HitCase, ServerProcess]> = round % 2 === 0 ? [[comparison.a, sa], [comparison.b, sb]] : [[comparison.b, sb], [comparison.a, sa]]
+        const measured = new Map<HitCase, RoundResult>()
+        for (const [kind, server] of order) {
+          const run = await measure(server, needsRedis(kind) ? redis : undefined, duration)
+          results.get(kind)?.runs.push(run)
+          measured.set(kind, run)
+        }
+        const pair = { a: measured.get(comparison.a)!, b: measured.get(comparison.b)! }
+        pairRounds.get(comparison)?.push(pair)
+        progress(`  round ${round + 1}/${rounds} ${comparison.label}: ${fmtInt(pair.a.rps)} / ${fmtInt(pair.b.rps)} req/s = ${fmtRatio(pair.a.rps / pair.b.rps)}`)
       }
     }
     for (const [kind, server] of servers) {
-      const result = results.get(kind) as CaseResult
-      result.best = result.rounds.reduce<RoundResult | undefined>((best, r) => (!best || r.rps > best.rps ? r : best), undefined)
-      // Other work on the machine only ever adds CPU time: the cheapest round is the closest to the cost.
-      result.cpuUs = Math.min(...result.rounds.map((r) => r.cpuUs))
-      result.redisUs = Math.min(...result.rounds.map((r) => r.redisUs))
       const stats = await server.call<{ computations: number; storeErrors: number; circuit: string }>('stats')
-      result.computations = stats.computations
-      result.storeErrors = stats.storeErrors
-      result.circuit = stats.circuit
+      Object.assign(results.get(kind)!, stats)
     }
   } finally {
     await Promise.all([...servers.values()].map((server) => server.stop()))
+    unpin(process.pid)
+    unpin(redisProcess)
   }
-  return report(results, options, { rounds, duration })
+  return report(results, pairRounds, options, { rounds, duration, placement: where.description })
 }
 
-function round1(value: number): number {
-  return round(value, 1)
+/** The median of per-round ratios a/b, and of per-round server-CPU ratios b/a (a's cheapness). */
+function pairRatios(runs: PairRound[]): { rps: number; cpu: number; each: number[] } {
+  const each = runs.map((r) => r.a.rps / r.b.rps)
+  return { rps: median(each), cpu: median(runs.map((r) => r.b.cpuUs / r.a.cpuUs)), each }
 }
 
 /** The message's first line, plus the first line of the server's output that names an error. */
@@ -131,109 +170,76 @@ function firstLines(error: unknown): string {
   return cause ? `${lines[0]}: ${cause.trim()}` : (lines[0] ?? '')
 }
 
-function casesFor(options: BenchOptions): HitCase[] {
-  return HIT_CASES.filter((kind) => !options.quick || !DIAGNOSTIC_CASES.has(kind))
+function caseRow(r: CaseResult): string[] {
+  const label = HIT_CASE_LABELS[r.kind]
+  if (r.runs.length === 0) return [label, 'not measured', '', '', '', '', r.error ?? 'no result']
+  const errors = r.storeErrors ? `, ${r.storeErrors} store errors (circuit ${r.circuit})` : ''
+  const failed = r.runs.reduce((n, x) => n + x.errors + x.non2xx, 0)
+  return [
+    label,
+    fmtInt(median(r.runs.map((x) => x.rps))),
+    r.runs.map((x) => fmtInt(x.rps)).join(' / '),
+    fmtMs(median(r.runs.map((x) => x.latency.p99))),
+    `${round(median(r.runs.map((x) => x.cpuUs)), 1)} us`,
+    needsRedis(r.kind) ? `${round(median(r.runs.map((x) => x.redisUs)), 1)} us` : '-',
+    `${r.computations ?? '?'} computed, ${failed} failed${errors}`,
+  ]
 }
 
-function rps(results: Map<HitCase, CaseResult>, kind: HitCase): number {
-  return results.get(kind)?.best?.rps ?? Number.NaN
-}
-
-function report(results: Map<HitCase, CaseResult>, options: BenchOptions, run: { rounds: number; duration: number }): ScenarioOutcome {
-  const ceiling = rps(results, 'ceiling')
-  const kinds = HIT_CASES.filter((kind) => results.has(kind))
-  const rows = kinds.map((kind) => {
-    const r = results.get(kind) as CaseResult
-    if (!r.best) return [r.label, 'not measured', '', '', '', '', '', '', r.error ?? 'no result']
-    const errors = r.storeErrors ? `, ${r.storeErrors} store errors (circuit ${r.circuit})` : ''
-    return [
-      r.label,
-      fmtInt(r.best.rps),
-      r.rounds.map((x) => fmtInt(x.rps)).join(' / '),
-      fmtPct(r.best.rps / ceiling),
-      fmtMs(r.best.latency.p50),
-      fmtMs(r.best.latency.p99),
-      `${round1(r.cpuUs ?? Number.NaN)} us`,
-      needsRedis(kind) ? `${round1(r.redisUs ?? Number.NaN)} us` : '-',
-      `${r.computations ?? '?'} computed, ${r.failures} failed${errors}`,
-    ]
-  })
-  const ratio = (a: HitCase, b: HitCase): number => rps(results, a) / rps(results, b)
-  const cpu = (kind: HitCase): number => results.get(kind)?.cpuUs ?? Number.NaN
-  /** Requests per CPU-second of the server process, b's cost over a's: a saturated server's throughput ratio. */
-  const cpuRatio = (a: HitCase, b: HitCase): number => cpu(b) / cpu(a)
-  const comparisons: Array<[string, HitCase, HitCase]> = [
-    ['MemoryStore hit / ceiling', 'cache-memory', 'ceiling'],
-    ['RedisStore hit / plain ioredis GET', 'cache-redis', 'redis-get'],
-    ['RedisStore hit / Keyv + @keyv/redis', 'cache-redis', 'keyv-redis'],
-    ['RedisStore hit / koa-cash on Redis', 'cache-redis', 'koa-cash-redis'],
-    ['RedisStore hit / bentocache redis (L2)', 'cache-redis', 'bento-redis'],
-    ['MemoryStore hit / koa-cash on lru-cache', 'cache-memory', 'koa-cash-memory'],
-    ['MemoryStore hit / bentocache memory (L1)', 'cache-memory', 'bento-memory'],
-    ['RedisStore stale: 0 (GET) / default (MGET of 2 keys)', 'cache-redis-single-get', 'cache-redis'],
-    ['RedisStore with auto-pipelining / default', 'cache-redis-autopipeline', 'cache-redis'],
-  ]
-  const targets: TargetResult[] = [
-    evaluate(
-      { id: 'A1', scenario: 'A', what: 'MemoryStore hit throughput, share of the ceiling', comparator: '>=', target: 95, quick: 90, full: 93, unit: '%', margin: 'quick: passes at >= 90%, full: >= 93%' },
-      ratio('cache-memory', 'ceiling') * 100,
-      options.quick,
-    ),
-    evaluate(
-      { id: 'A2', scenario: 'A', what: 'RedisStore hit throughput, share of a plain ioredis GET route', comparator: '>=', target: 95, quick: 90, full: 93, unit: '%', margin: 'quick: passes at >= 90%, full: >= 93%' },
-      ratio('cache-redis', 'redis-get') * 100,
-      options.quick,
-    ),
-    evaluate(
-      { id: 'A3', scenario: 'A', what: 'RedisStore hit throughput over Keyv + @keyv/redis', comparator: '>=', target: 2.5, quick: 2.25, full: 2.4, unit: 'x', margin: 'quick: passes at >= 2.25x, full: >= 2.4x' },
-      ratio('cache-redis', 'keyv-redis'),
-      options.quick,
-    ),
-  ]
-  const measured = kinds.filter((kind) => results.get(kind)?.best)
-  const notes = [
-    `${CONNECTIONS} connections, ${run.rounds} interleaved rounds of ${run.duration} s per case after a warm-up; each case reports its best round (all rounds listed). ` +
-      'Every case runs in its own server process; autocannon runs in the runner process.',
-    'Every case answers the same 2,073-byte JSON body, checked byte for byte before the load; "computed" counts payload computations over the whole scenario (1 = every measured request was a hit).',
-    'On 2 cores the server, autocannon and (for Redis cases) redis-server share the CPUs, so the ceiling is also bounded by the load generator; ratios are the numbers that travel.',
-    '"server CPU / req" is the server process\'s user + system CPU time over the run divided by the answers (cheapest round); "redis CPU / req" is redis-server\'s (INFO cpu). ' +
-      'It is a second view of the cost of a hit, less swayed than req/s by whatever else runs on the machine, though not immune: a server that answers fewer requests per event-loop turn pays more per request.',
-  ]
-  if (options.quick) notes.push('Quick mode leaves out the diagnostic cases (RedisStore with stale: 0, RedisStore with auto-pipelining); `npm run bench` runs them.')
-  for (const kind of kinds) {
-    const r = results.get(kind) as CaseResult
-    if (r.error) notes.push(`${r.label}: not measured: ${r.error}`)
+function report(results: Map<HitCase, CaseResult>, pairRounds: Map<Comparison, PairRound[]>, options: BenchOptions, run: { rounds: number; duration: number; placement: string }): ScenarioOutcome {
+  const targets: TargetResult[] = []
+  const ratioRows: string[][] = []
+  const ratios = new Map<Comparison, number>()
+  for (const [comparison, runs] of pairRounds) {
+    const measured = runs.length > 0 ? pairRatios(runs) : undefined
+    ratios.set(comparison, measured?.rps ?? Number.NaN)
+    if (comparison.target) targets.push(evaluate(comparison.target, measured?.rps ?? Number.NaN, options.quick))
+    ratioRows.push([
+      comparison.target?.id ?? '',
+      comparison.label,
+      measured ? fmtRatio(measured.rps) : 'not measured',
+      measured ? measured.each.map(fmtRatio).join(' / ') : '',
+      measured ? fmtRatio(measured.cpu) : '',
+    ])
   }
+  const measuredKinds = [...results.values()].filter((r) => r.runs.length > 0)
+  const notes = [
+    `${CONNECTIONS} connections; ${run.rounds} rounds; in each round every comparison's two cases run back to back for ${run.duration} s each (the first of the two alternates by round). ` +
+      'A ratio is the median of its per-round ratios. Every case runs in its own server process; autocannon runs in the runner process.',
+    `Placement: ${run.placement}.`,
+    'Every case answers the same 2,073-byte JSON body, checked byte for byte before the load; "computed" counts payload computations over the whole scenario (1 = every measured request was a hit).',
+    '"server CPU / req" is the server process\'s user + system CPU time over a run divided by its answers (median over runs); "redis CPU / req" is redis-server\'s (INFO cpu). ' +
+      'The CPU ratio column is the median per-round ratio of the other case\'s server CPU per request to this cache\'s: a second view of the cost of a hit.',
+  ]
+  if (options.quick) notes.push('Quick mode measures the target comparisons only; `npm run bench` adds the references (bare ceiling, koa-cash on Redis, bentocache) and the diagnostics.')
+  for (const r of results.values()) if (r.error) notes.push(`${HIT_CASE_LABELS[r.kind]}: not measured: ${r.error}`)
   return {
     tables: [
       {
-        title: 'Hit throughput',
-        head: ['case', 'req/s (best)', 'req/s per round', '% of ceiling', 'p50', 'p99', 'server CPU / req', 'redis CPU / req', 'check'],
-        rows,
+        title: 'Ratios (targets use the median of per-round ratios)',
+        head: ['target', 'comparison', 'req/s ratio', 'per round', 'server CPU per request, inverted'],
+        rows: ratioRows,
       },
       {
-        title: 'Ratios',
-        head: ['comparison', 'req/s ratio (targets use this)', 'server CPU per request, inverted'],
-        rows: comparisons.filter(([, a, b]) => results.has(a) && results.has(b)).map(([label, a, b]) => [label, fmtRatio(ratio(a, b)), fmtRatio(cpuRatio(a, b))]),
+        title: 'Every case',
+        head: ['case', 'req/s (median)', 'req/s per run', 'p99 (median)', 'server CPU / req', 'redis CPU / req', 'check'],
+        rows: measuredKinds.map(caseRow),
       },
     ],
     notes,
     targets,
     charts: [
       {
-        title: 'Hit throughput (req/s, higher is better)',
+        title: 'Hit throughput (req/s, median of runs, higher is better)',
         unit: 'req/s',
-        bars: measured.map((kind) => ({ label: HIT_CASE_LABELS[kind], value: round(rps(results, kind), 0), highlight: kind.startsWith('cache-') })),
-      },
-      {
-        title: 'Hit latency p99 under load (ms, lower is better)',
-        unit: 'ms',
-        bars: measured.map((kind) => ({ label: HIT_CASE_LABELS[kind], value: results.get(kind)?.best?.latency.p99 ?? 0, highlight: kind.startsWith('cache-') })),
+        bars: measuredKinds.map((r) => ({ label: HIT_CASE_LABELS[r.kind], value: round(median(r.runs.map((x) => x.rps)), 0), highlight: r.kind.startsWith('cache-') })),
       },
     ],
-    data: Object.fromEntries(
-      [...results].map(([kind, r]) => [kind, { label: r.label, error: r.error, computations: r.computations, failures: r.failures, rounds: r.rounds, best: r.best }]),
-    ),
+    data: {
+      placement: run.placement,
+      ratios: Object.fromEntries([...ratios].map(([c, v]) => [c.target?.id ?? c.label, v])),
+      cases: Object.fromEntries([...results].map(([kind, r]) => [kind, r])),
+    },
   }
 }
 

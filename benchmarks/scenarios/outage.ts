@@ -8,7 +8,7 @@ import { get, paced, type Timeline, type TimelinePoint } from '../lib/load.js'
 import { ownRedis } from '../lib/redis.js'
 import { ServerProcess } from '../lib/server-process.js'
 import { fmtInt, fmtMs, round, summarize } from '../lib/stats.js'
-import { evaluate } from '../lib/targets.js'
+import { evaluate, OUTAGE_TARGET } from '../lib/targets.js'
 import { SkipScenario, type BenchOptions, type Scenario, type ScenarioOutcome } from '../lib/types.js'
 
 const HANDLER_MS = 20
@@ -137,7 +137,7 @@ function analyse(
       `Circuit events seen: ${circuit.map((e) => `${e.state}@${round(e.at / 1000, 2)}s`).join(', ') || 'none'}.`,
     ],
     targets: [
-      evaluate({ id: 'D1', scenario: 'D', what: 'failed requests while Redis is hung, killed and restored', comparator: '<=', target: 0, unit: 'count' }, failed, options.quick),
+      evaluate(OUTAGE_TARGET, failed, options.quick),
     ],
     charts: [],
     data: { plan, marks, phases, circuit, failed, hungP99, goneP99, backFromHang, backFromKill },

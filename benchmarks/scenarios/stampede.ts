@@ -8,7 +8,7 @@ import { get } from '../lib/load.js'
 import { sharedRedis } from '../lib/redis.js'
 import { ServerProcess } from '../lib/server-process.js'
 import { fmtMs, summarize } from '../lib/stats.js'
-import { evaluate } from '../lib/targets.js'
+import { evaluate, stampedeTarget } from '../lib/targets.js'
 import type { BenchOptions, Scenario, ScenarioOutcome, TargetResult } from '../lib/types.js'
 
 const REQUESTS = 200
@@ -81,14 +81,12 @@ async function runStampede(options: BenchOptions, progress: (line: string) => vo
     progress(`  ${label}: ${result.computations} computation(s) for ${result.requests} requests, ${result.ok} answered 200`)
     cases.push(result)
   }
-  const spec = (id: string, what: string) =>
-    ({ id, scenario: 'B', what, comparator: '<=', target: 1, unit: 'count' }) as const
   const [memory, redisOne, redisTwo] = cases as [StampedeResult, StampedeResult, StampedeResult]
   // A computation count only counts when every request got the same 200 answer.
   const counted = (r: StampedeResult): number => (r.ok === r.requests && r.sameBody ? r.computations : Number.NaN)
   const targets: TargetResult[] = [
-    evaluate(spec('B1', `handler runs for ${REQUESTS} concurrent cold requests, MemoryStore`), counted(memory), options.quick),
-    evaluate(spec('B2', `handler runs for ${REQUESTS} concurrent cold requests, RedisStore`), counted(redisOne), options.quick),
+    evaluate(stampedeTarget('B1', `handler runs for ${REQUESTS} concurrent cold requests, MemoryStore`), counted(memory), options.quick),
+    evaluate(stampedeTarget('B2', `handler runs for ${REQUESTS} concurrent cold requests, RedisStore`), counted(redisOne), options.quick),
   ]
   return {
     tables: [

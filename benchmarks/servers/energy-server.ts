@@ -11,6 +11,11 @@ const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: process.env.LO
 const energy = createEnergyServer(config)
 const address = await energy.listen()
 attachIpc(address.port, {
-  commands: { health: () => energy.cache.health(), config: () => ({ agents: config.agents, threads: config.threads ?? null, redis: config.redis !== undefined }) },
+  commands: {
+    health: () => energy.cache.health(),
+    config: () => ({ agents: config.agents, threads: config.threads ?? null, redis: config.redis !== undefined }),
+    /** Drops every bucket of one endpoint, so that the next request computes it (an uncached answer). */
+    invalidate: (args) => energy.cache.invalidate(String(args)),
+  },
   close: () => energy.close(),
 })

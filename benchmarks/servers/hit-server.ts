@@ -3,6 +3,7 @@
  * BENCH_CASE picks what answers it; every case counts how often the payload was computed, so the
  * parent can prove it measured hits.
  */
+import { createHash } from 'node:crypto'
 import Koa, { type Context, type Next } from 'koa'
 import Router from '@koa/router'
 import { Redis } from 'ioredis'
@@ -17,7 +18,7 @@ import { createResponseCache } from '../../src/index.js'
 import { MemoryStore } from '../../adapters/memory.js'
 import { RedisStore } from '../../adapters/redis.js'
 import { HIT_CASES, type HitCase } from '../lib/hit-cases.js'
-import { makePayload, PAYLOAD_BYTES } from '../lib/payload.js'
+import { makePayload, PAYLOAD_BYTES, type Payload } from '../lib/payload.js'
 import { envString, quietLogger, serve } from './child.js'
 
 
@@ -50,6 +51,24 @@ async function build(kind: HitCase, router: Router, prefix: string): Promise<voi
         ctx.body = PAYLOAD_BYTES
       })
       return
+    case 'ceiling-headers': {
+      // What a hit sends besides the body: a strong ETag, X-Cache, Age and Cache-Control, the
+      // last two computed per request as a hit computes them. A hit is measured against this.
+      const etag = `"${createHash('sha256').update(PAYLOAD_BYTES).digest('base64url').slice(0, 27)}"`
+      const created = Date.now()
+      router.get('/payload', function ceilingWithHeaders(ctx: Context) {
+        const now = Date.now()
+        const response = ctx.response
+        response.status = 200
+        response.set('content-type', 'application/json')
+        response.set('etag', etag)
+        response.set('X-Cache', 'HIT')
+        response.set('Age', String(Math.max(0, Math.floor((now - created) / 1000))))
+        response.set('Cache-Control', `public, max-age=${Math.max(0, Math.ceil((created + HOUR_MS - now) / 1000))}`)
+        response.body = PAYLOAD_BYTES
+      })
+      return
+    }
     case 'cache-memory':
     case 'cache-redis':
     case 'cache-redis-single-get':
@@ -97,11 +116,24 @@ async function build(kind: HitCase, router: Router, prefix: string): Promise<voi
       })
       return
     }
+    case 'keyv-redis-object': {
+      // Keyv's README pattern: the value is the object itself, Keyv serialises it (JSON) on
+      // set and parses it on every get; Koa stringifies the object again for each answer.
+      const keyv = keyvOnRedis(prefix)
+      router.get('/payload', async function keyvObjectCache(ctx: Context) {
+        let payload = await keyv.get<Payload>(ctx.url)
+        if (payload === undefined) {
+          computations++
+          payload = makePayload()
+          await keyv.set(ctx.url, payload, HOUR_MS)
+        }
+        ctx.body = payload
+      })
+      return
+    }
     case 'keyv-redis': {
-      // Keyv + @keyv/redis as users wire it: get, else compute and set.
-      const keyv = new Keyv({ store: new KeyvRedis(redisUrl()), namespace: prefix })
-      keyv.on('error', () => {})
-      closers.push(() => keyv.disconnect())
+      // Keyv + @keyv/redis with the body kept as a ready string: get, else compute and set.
+      const keyv = keyvOnRedis(prefix)
       router.get('/payload', async function keyvCache(ctx: Context, next: Next) {
         const key = ctx.url
         const cached = await keyv.get<string>(key)
@@ -148,6 +180,13 @@ async function build(kind: HitCase, router: Router, prefix: string): Promise<voi
       return
     }
   }
+}
+
+function keyvOnRedis(prefix: string): Keyv {
+  const keyv = new Keyv({ store: new KeyvRedis(redisUrl()), namespace: prefix })
+  keyv.on('error', () => {})
+  closers.push(() => keyv.disconnect())
+  return keyv
 }
 
 /** The floor for a Redis hit: one GET per request, the answer written as it comes back. */
