@@ -141,7 +141,8 @@ function answer(ctx: Context, cache: ResponseCache, entry: CachedEntry, result: 
   const own = writeEntry(ctx, entry)
   response.set('X-Cache', result)
   response.set('Age', String(ageSeconds(entry, now)))
-  const control = cacheControl(entry, plan.route, carriesCredentials(ctx.headers), own.cacheControl)
+  // A route that ignores credentials declared its answer the same for everyone: public downstream too.
+  const control = cacheControl(entry, plan.route, carriesCredentials(ctx.headers) && !plan.route.ignoreCredentials, own.cacheControl)
   response.set('Cache-Control', control)
   guardAnswer(ctx.res, control)
   const vary = varyHeader(own.vary, plan.route, own.coding !== undefined)

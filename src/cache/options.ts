@@ -142,7 +142,7 @@ export function resolveRoute(options: RouteOptions): ResolvedRoute {
   })
   const shared = optionalBool(options.shared, 'route.shared') ?? false
   if (shared && !vary.some((h) => h === 'authorization' || h === 'cookie')) {
-    throw new OptionError('route.vary', 'a list naming authorization or cookie (route.shared is true; requests with a credential not named still bypass)', options.vary ?? [])
+    throw new OptionError('route.vary', 'a list naming authorization or cookie (route.shared is true)', options.vary ?? [])
   }
   const ignoreCredentials = optionalBool(options.ignoreCredentials, 'route.ignoreCredentials') ?? false
   if (ignoreCredentials && shared) {
