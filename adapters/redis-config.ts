@@ -47,7 +47,9 @@ export function checkRedisOptions(options: RedisStoreOptions): void {
   if (typeof options !== 'object' || options === null) throw new OptionError('RedisStore options', 'an object', options)
   rejectUnknownKeys(options, REDIS_OPTION_KEYS, 'RedisStore.')
   if (options.url !== undefined && !isRedisUrl(options.url)) {
-    throw new OptionError('RedisStore.url', 'a redis:// or rediss:// URL, such as redis://127.0.0.1:6379', options.url)
+    // Never the URL as given: it may hold a password (redactUrl keeps the user name only).
+    const shown = typeof options.url === 'string' ? redactUrl(options.url) : options.url
+    throw new OptionError('RedisStore.url', 'a redis:// or rediss:// URL, such as redis://127.0.0.1:6379', shown)
   }
   if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) {
     throw new OptionError('RedisStore.host', 'a host name or IP address', options.host)

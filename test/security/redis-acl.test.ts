@@ -19,7 +19,7 @@ const events = (lines: Array<{ obj: unknown }>, name: string) => lines.filter((l
 function readmeAcl(password: string, namespace: string): string[] {
   const line = /^ACL SETUSER .*$/m.exec(readFileSync(`${ROOT}README.md`, 'utf8'))?.[0]
   if (!line) throw new Error('README.md has no ACL SETUSER line')
-  return line.replace('>CHANGE-ME', `>${password}`).replace('~energy:*', `~${namespace}:*`).split(' ').slice(2)
+  return line.replace('>CHANGE-ME', `>${password}`).replace(/~energy([:!])/g, `~${namespace}$1`).split(' ').slice(2)
 }
 
 async function aclUser(server: RedisServer, namespace: string): Promise<{ url: string; password: string }> {
