@@ -82,7 +82,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     // ioredis files an auto-pipelined command under the slot of its first string argument, which
     // for EVAL is the script: scripts for keys on different nodes, sent in one tick, went out as one
     // pipeline that the Cluster refuses. Scripts go out on their own.
-    if (this.cluster) this.client.options.autoPipeliningIgnoredCommands?.push('eval', 'evalsha', 'kbcSetIfGenerations')
+    if (this.cluster) this.client.options.autoPipeliningIgnoredCommands?.push('eval', 'evalsha')
     if (this.cluster) this.#role = 'cluster'
     this.opts = { dialect: 'redis', url: describeTarget(options), operationTimeout }
     this.client.on('error', (error: unknown) => {
@@ -246,7 +246,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     const payload = toRedis(value)
     try {
       const args = [key, ...together.map((i) => generations[i]!), payload, hasTtl(ttl) ? Math.ceil(ttl) : 0, ...together.map((i) => expected[i]!)]
-      if ((await this.#guardedSet(1 + together.length, ...args)) !== 1) return false
+      if ((await this.client.eval(SET_IF_GENERATIONS, 1 + together.length, ...args)) !== 1) return false
     } catch (error) {
       if (!this.#demoted(error)) throw error
       return this.#skipWrite()
@@ -257,13 +257,6 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     // Deletes only our own write: an entry computed after the clear stays.
     await this.client.eval(RELEASE_LOCK, 1, key, payload)
     return false
-  }
-
-  /** The script by its SHA (EVALSHA, sent in full only when the server lacks it): a write sends the entry, not the script too. */
-  #guardedSet(...args: Array<string | number | Buffer>): Promise<unknown> {
-    const client = this.client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
-    if (typeof client.kbcSetIfGenerations !== 'function') this.client.defineCommand('kbcSetIfGenerations', { lua: SET_IF_GENERATIONS })
-    return client.kbcSetIfGenerations!(...args)
   }
 
   /** Clears the namespace Keyv set (`${namespace}:*`), or the whole database without one; never KEYS. */

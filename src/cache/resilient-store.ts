@@ -226,6 +226,8 @@ export class ResilientStore extends EventEmitter {
       } catch (error) {
         if (isPartial(error)) result = this.#partial(id, error) as T
         else this.#recordFailure(error, 'invalidate')
+        // A failure that leaves the circuit closed gets no probe: retry it here.
+        this.#scheduleRetry()
       }
     }
     this.#missed.delete(id) // re-insert: the Map keeps the newest last, the oldest goes first
@@ -251,7 +253,6 @@ export class ResilientStore extends EventEmitter {
       { event: 'cache_invalidation_partial', target: id, removed: error.removed, code: this.#lastError.code, error: error.cause ?? error },
       'Cache invalidation reached only part of the store: retrying until it reaches all of it',
     )
-    this.#scheduleRetry()
     return error.removed
   }
 
