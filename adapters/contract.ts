@@ -30,6 +30,18 @@ export interface StoreExtras {
   readonly settlesWithinMs?: number
   /** True while writes are skipped (read-only replica, forced or detected). */
   readonly readOnly?: boolean
+  /** Publish/subscribe shared by every process on this store, for invalidations (Redis: PUBLISH/SUBSCRIBE). */
+  pubsub?(): PubSub
+}
+
+/** 'subscribed': messages arrive; 'down': the subscription is lost and messages may be missed. */
+export type PubSubState = 'subscribed' | 'down'
+
+export interface PubSub {
+  publish(channel: string, message: string): Promise<void>
+  /** Calls onState('subscribed') each time the subscription is (re)established, onState('down') when it is lost. */
+  subscribe(channel: string, onMessage: (message: string) => void, onState: (state: PubSubState) => void): Promise<void>
+  close(): Promise<void>
 }
 
 export interface StoreInfo {
