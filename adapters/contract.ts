@@ -55,6 +55,18 @@ export interface StoreExtras {
    * expect Keyv's serialized strings) are given the cache's entries as text.
    */
   readonly buffers?: boolean
+  /** Publish/subscribe shared by every process on this store, for invalidations (Redis: PUBLISH/SUBSCRIBE). */
+  pubsub?(): PubSub
+}
+
+/** 'subscribed': messages arrive; 'down': the subscription is lost and messages may be missed. */
+export type PubSubState = 'subscribed' | 'down'
+
+export interface PubSub {
+  publish(channel: string, message: string): Promise<void>
+  /** Calls onState('subscribed') each time the subscription is (re)established, onState('down') when it is lost. */
+  subscribe(channel: string, onMessage: (message: string) => void, onState: (state: PubSubState) => void): Promise<void>
+  close(): Promise<void>
 }
 
 export interface StoreInfo {

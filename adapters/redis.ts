@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
-import { consoleLogger, type Logger, type StoreExtras, type StoreInfo } from './contract.js'
+import { consoleLogger, type Logger, type PubSub, type StoreExtras, type StoreInfo } from './contract.js'
+import { RedisPubSub } from './redis-pubsub.js'
 import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { nonNegative, positive } from './checks.js'
@@ -374,6 +375,11 @@ export class RedisStore extends EventEmitter implements StoreExtras {
       // keep the last known role
     }
     return this.#role
+  }
+
+  /** PUBLISH on this store's connection, SUBSCRIBE on a connection of its own (redis-pubsub.ts). */
+  pubsub(): PubSub {
+    return new RedisPubSub(this.client)
   }
 
   async disconnect(): Promise<void> {
