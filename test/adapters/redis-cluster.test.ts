@@ -13,10 +13,15 @@ const { nodes } = cluster
 
 storeConformance(t, { make: () => new RedisStore({ clusterNodes: nodes, operationTimeout: 1_000 }), rawBinary: true })
 
-function store(t: Test): RedisStore {
+/**
+ * A store connected to the Cluster: with no offline queue, a first command sent before the slots
+ * are known fails ("Cluster isn't ready"), and these tests are about what comes after.
+ */
+async function store(t: Test): Promise<RedisStore> {
   // A roomy operation timeout: these tests are about reaching every master, not about latency.
   const made = new RedisStore({ clusterNodes: nodes, logger: { warn() {} }, operationTimeout: 1_000 })
   t.teardown(() => made.disconnect())
+  t.equal(await made.ready(), true, 'the store is connected to the Cluster')
   return made
 }
 
@@ -40,8 +45,7 @@ async function calls(clients: Redis[], command: string): Promise<number> {
 }
 
 t.test('getMany and deleteMany over keys in different slots', async (t) => {
-  const s = store(t)
-  await s.ready()
+  const s = await store(t)
   t.equal(s.cluster, true)
   const keys = ['alpha', 'bravo', 'charlie', 'delta', 'echo'].map((name) => `${name}-${randomUUID()}`)
   t.equal(clusterKeySlot.generateMulti(keys), -1, 'the keys span several slots')
@@ -54,7 +58,7 @@ t.test('getMany and deleteMany over keys in different slots', async (t) => {
 })
 
 t.test('keys sharing a hash tag are read with one MGET', async (t) => {
-  const s = store(t)
+  const s = await store(t)
   const clients = masters(t)
   const tag = `{x${randomUUID().slice(0, 8)}}`
   const keys = [`${tag}:current`, `${tag}:previous`, `${tag}:missing`]
@@ -67,7 +71,7 @@ t.test('keys sharing a hash tag are read with one MGET', async (t) => {
 })
 
 t.test('deletePrefix, countPrefix and info() reach every master', async (t) => {
-  const s = store(t)
+  const s = await store(t)
   const clients = masters(t)
   const prefix = `spread:${randomUUID().slice(0, 8)}:`
   const keys = Array.from({ length: 300 }, (_, i) => `${prefix}${i}`)

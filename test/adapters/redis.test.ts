@@ -25,6 +25,16 @@ function store(t: Test, options: RedisStoreOptions): RedisStore {
   return made
 }
 
+/**
+ * A store once connected: with no offline queue a first command can outrun the connection on a
+ * busy machine ("Stream isn't writeable"), and the tests using this are about what comes after.
+ */
+async function connectedStore(t: Test, options: RedisStoreOptions): Promise<RedisStore> {
+  const made = store(t, options)
+  t.equal(await made.ready(), true, 'the store is connected')
+  return made
+}
+
 /** A plain ioredis client to look at the server behind the store's back. */
 function raw(t: Test, target: string, db = 0): Redis {
   const client = new Redis(target, { db, maxRetriesPerRequest: 0 })
@@ -43,13 +53,13 @@ t.test('built from url, from host/port/db, and from a url with a db path', async
   t.equal(await byUrl.set(k, 'db0'), true)
   t.equal(await byUrl.get(k), 'db0')
 
-  const byHost = store(t, { host, port, db: 3 })
+  const byHost = await connectedStore(t, { host, port, db: 3 })
   t.equal(await byHost.get(k), undefined, 'db 3 does not see db 0')
   await byHost.set(k, 'db3')
   t.equal(await raw(t, url, 3).get(k), 'db3', 'written into db 3')
   t.equal(await raw(t, url, 0).get(k), 'db0', 'db 0 untouched')
 
-  const byUrlDb = store(t, { url: `${url}/4` })
+  const byUrlDb = await connectedStore(t, { url: `${url}/4` })
   await byUrlDb.set(k, 'db4')
   t.equal(await raw(t, url, 4).get(k), 'db4', 'the url path selects the db')
 })
@@ -159,7 +169,7 @@ t.test('malformed variables throw E_CONFIG naming the variable, never showing th
 })
 
 t.test('Buffers come back byte for byte; strings stay strings', async (t) => {
-  const s = store(t, { url })
+  const s = await connectedStore(t, { url })
   const big = Buffer.alloc(1 << 20)
   for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 9)) & 0xff
   const values = [Buffer.from([0xff]), Buffer.from([0xff, 0x00, 0xfe, 0xff]), Buffer.alloc(0), big]
@@ -181,7 +191,7 @@ t.test('Buffers come back byte for byte; strings stay strings', async (t) => {
 })
 
 t.test('TTL is in milliseconds (PX)', async (t) => {
-  const s = store(t, { url })
+  const s = await connectedStore(t, { url })
   const client = raw(t, url)
   const k = key('ttl')
   await s.set(k, 'v', 5_000)
@@ -232,7 +242,7 @@ t.test('ready(): false within connectTimeout when nothing listens, true on a liv
 
 t.test('deletePrefix and clear use SCAN + UNLINK in batches and take the prefix literally', async (t) => {
   const own = owned ? await redisFor(t) : server
-  const s = store(t, { url: own.url, scanCount: 500 })
+  const s = await connectedStore(t, { url: own.url, scanCount: 500 })
   const client = raw(t, own.url)
   const base = randomUUID().slice(0, 8)
   const prefix = `${base}:a*b[`
@@ -264,7 +274,7 @@ t.test('deletePrefix and clear use SCAN + UNLINK in batches and take the prefix 
   t.equal(await client.exists(`${ns}:1`), 0, 'clear() removed its namespace')
   t.equal(await client.get(`${ns}X:1`), 'other namespace', 'and nothing else')
 
-  const db9 = store(t, { url: own.url, db: 9 })
+  const db9 = await connectedStore(t, { url: own.url, db: 9 })
   await db9.set('only-in-9', 'x')
   await db9.clear()
   t.equal(await raw(t, own.url, 9).dbsize(), 0, 'clear() without a namespace empties its own db')
@@ -272,7 +282,7 @@ t.test('deletePrefix and clear use SCAN + UNLINK in batches and take the prefix 
 })
 
 t.test('the Keyv iterator walks the namespace by SCAN', async (t) => {
-  const keyv = new Keyv({ store: new RedisStore({ url, logger: quiet }), namespace: `it${randomUUID().slice(0, 8)}` })
+  const keyv = new Keyv({ store: await connectedStore(t, { url }), namespace: `it${randomUUID().slice(0, 8)}` })
   t.teardown(() => keyv.disconnect())
   await keyv.set('a', 1)
   await keyv.set('b', { two: 2 })
@@ -283,7 +293,7 @@ t.test('the Keyv iterator walks the namespace by SCAN', async (t) => {
 
 t.test('info(): role, DBSIZE and INFO memory', { skip: !owned && 'TEST_REDIS_URL' }, async (t) => {
   const own = await redisFor(t, { args: ['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru'] })
-  const s = store(t, { url: own.url })
+  const s = await connectedStore(t, { url: own.url })
   for (const k of ['a', 'b', 'c']) await s.set(k, 'v')
   const info = await s.info()
   t.match(info, { backend: 'redis', role: 'master', readOnly: false, keys: 3 })

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import Koa, { type Context } from 'koa'
+import Koa, { type Context, type Middleware } from 'koa'
 import Router from '@koa/router'
 import tap, { type Test } from 'tap'
 import { MemoryStore } from '../../adapters/memory.js'
@@ -80,6 +80,8 @@ export interface HarnessOptions {
   logger?: Logger
   /** Methods the route answers; default GET only (HEAD comes with it). */
   methods?: Array<'get' | 'post'>
+  /** Runs ahead of the cache on the route, for every request (a test counting arrivals). */
+  before?: Middleware
 }
 
 /** The default handler answers JSON with the call number, so each computation is told apart. */
@@ -104,8 +106,9 @@ export async function harness(t: Test, options: HarnessOptions): Promise<Harness
   app.silent = true
   const router = new Router()
   const middleware = cache.route({ window: 30, ...options.route })
+  const ahead: Middleware[] = options.before ? [options.before] : []
   for (const method of options.methods ?? ['get']) {
-    router[method]('data', '/data', middleware, async (ctx) => {
+    router[method]('data', '/data', ...ahead, middleware, async (ctx) => {
       calls++
       await handler(ctx, calls)
     })

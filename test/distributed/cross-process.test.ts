@@ -4,12 +4,15 @@
  * them from computing the same key twice.
  */
 import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
 import t from 'tap'
-import { harness, TestClock, type Handler } from '../cache/harness.js'
+import type { Middleware } from 'koa'
+import { harness, sharedRedis, TestClock, type Handler } from '../cache/harness.js'
+import { waitUntil } from '../support/probe.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function twoInstances(t: import('tap').Test, handler: Handler) {
+async function twoInstances(t: import('tap').Test, handler: Handler, before?: Middleware) {
   const namespace = `x${randomUUID().slice(0, 8)}`
   const clock = new TestClock()
   let computations = 0
@@ -17,17 +20,34 @@ async function twoInstances(t: import('tap').Test, handler: Handler) {
     computations++
     await handler(ctx, call)
   }
-  const make = () => harness(t, { kind: 'redis', clock, handler: counting, cache: { namespace } })
+  const make = () => harness(t, { kind: 'redis', clock, handler: counting, cache: { namespace }, before })
   const [a, b] = [await make(), await make()]
   return { a, b, clock, computations: () => computations }
 }
 
 t.test('across processes: 100 concurrent cold requests over two instances compute once', async (t) => {
-  const { a, b, computations } = await twoInstances(t, async (ctx, call) => {
-    await sleep(300)
-    ctx.body = { call }
-  })
-  const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).get('/data')))
+  const requests = 100
+  // Each instance counts arrivals in Redis ahead of its cache, as separate processes would, and the
+  // computation answers only once every request has arrived: all 100 meet it in flight, however
+  // slowly a busy machine delivers them.
+  const client = new Redis((await sharedRedis()).url)
+  t.teardown(() => client.quit())
+  const arrivals = `arrivals:${randomUUID()}`
+  const arrive: Middleware = async (_ctx, next) => {
+    await client.incr(arrivals)
+    await next()
+  }
+  const { a, b, computations } = await twoInstances(
+    t,
+    async (ctx, call) => {
+      // Within the peers' lock wait (at least 10 s): past it they would compute on their own.
+      await waitUntil('every request to arrive', async () => Number(await client.get(arrivals)) === requests, { timeoutMs: 8_000 })
+      ctx.body = { call }
+    },
+    arrive,
+  )
+  const replies = await Promise.all(Array.from({ length: requests }, (_, i) => (i % 2 ? a : b).get('/data')))
+  t.equal(Number(await client.get(arrivals)), requests, 'every request went through an instance')
   t.equal(computations(), 1, 'one computation for both instances')
   t.equal(new Set(replies.map((r) => r.text)).size, 1, 'one answer everywhere')
   t.ok(replies.every((r) => r.status === 200))
@@ -39,11 +59,17 @@ t.test('across processes: a stale refresh runs in one instance only', async (t) 
     ctx.body = { call }
   })
   await a.get('/data')
-  await sleep(50)
+  // The store write follows the answer: wait until the peer sees the entry, not for a fixed time.
+  await waitUntil('the entry to reach the peer', async () => (await b.get('/data')).xcache === 'HIT')
   clock.advance(30_000)
   const stale = await Promise.all([a.get('/data'), b.get('/data')])
   t.same(stale.map((r) => r.xcache), ['STALE', 'STALE'])
-  await sleep(600)
+  // Once both instances answer the refreshed entry, no refresh can still start: a late one takes
+  // the lock only after the holder stored, and then finds the entry.
+  await waitUntil('both instances to hold the refreshed answer', async () => {
+    const replies = await Promise.all([a.get('/data'), b.get('/data')])
+    return replies.every((r) => r.xcache === 'HIT')
+  })
   t.equal(computations(), 2, 'one refresh for the two instances')
 })
 
