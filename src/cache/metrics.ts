@@ -1,6 +1,7 @@
 import type { CacheStore, StoreInfo } from '../../adapters/contract.js'
 import type { CacheError } from './errors.js'
 import { keyvInside } from './keyv-instance.js'
+import type { LocalTierHealth } from './local-tier.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
 import type { Outcome } from './response-cache.js'
 
@@ -100,6 +101,8 @@ export interface CacheHealth {
   hit_rate: number
   computations: number
   store_errors: number
+  /** The in-process tier (entries, bytes, hits) and its invalidation channel; null when off. */
+  l1: LocalTierHealth | null
 }
 
 /** How long one reading of the store (info and key count) answers every health check. */
@@ -132,6 +135,8 @@ export class HealthReader {
     private readonly prefix: string,
     /** After close() the stores are not asked: they are disconnected, and asking would count errors. */
     private readonly closed: () => boolean,
+    /** The in-process tier and its invalidation channel, null when off. */
+    private readonly local: () => LocalTierHealth | null = () => null,
   ) {}
 
   async read(): Promise<CacheHealth> {
@@ -164,6 +169,7 @@ export class HealthReader {
       hit_rate: stats.hitRate,
       computations: stats.computations,
       store_errors: stats.storeErrors,
+      l1: this.local(),
     }
   }
 

@@ -26,6 +26,13 @@ export interface CacheOptions {
   /** Use a Redis Cluster hash tag so a route's buckets share a slot. Default: the store's `cluster` flag. */
   hashTag?: boolean
   logger?: Logger
+  /**
+   * The in-process tier in front of the store: a hit there sends no command to the store. Off
+   * unless given. With a store shared by several processes it is read only while the store's
+   * invalidation channel is subscribed (RedisStore: pub/sub), so every instance drops what another
+   * invalidates. `maxEntries` default 10,000.
+   */
+  l1?: { maxBytes: number; maxEntries?: number }
 }
 
 /** Options of cache.route(). */
@@ -71,6 +78,7 @@ export interface ResolvedCacheOptions {
   failureThreshold: number // 3
   probeInterval: number // 1000
   hashTag: boolean | undefined // from the store
+  l1: { maxBytes: number; maxEntries: number } | undefined // off
 }
 
 export interface ResolvedRoute {
@@ -92,7 +100,7 @@ export interface ResolvedRoute {
 // record of the interface's keys: adding an option without listing it here does not compile.
 const CACHE_OPTION_KEYS = Object.keys({
   store: true, fallback: true, namespace: true, clock: true, operationTimeout: true, failureThreshold: true,
-  probeInterval: true, hashTag: true, logger: true,
+  probeInterval: true, hashTag: true, logger: true, l1: true,
 } satisfies Record<keyof CacheOptions, true>)
 
 const ROUTE_OPTION_KEYS = Object.keys({
@@ -120,7 +128,15 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     failureThreshold: positiveInt(options.failureThreshold ?? 3, 'failureThreshold'),
     probeInterval: positive(options.probeInterval ?? 1000, 'probeInterval'),
     hashTag: optionalBool(options.hashTag, 'hashTag'),
+    l1: resolveL1(options.l1),
   }
+}
+
+function resolveL1(l1: CacheOptions['l1']): ResolvedCacheOptions['l1'] {
+  if (l1 === undefined) return undefined
+  if (typeof l1 !== 'object' || l1 === null) throw new OptionError('l1', 'an object with maxBytes', l1)
+  rejectUnknownKeys(l1, ['maxBytes', 'maxEntries'], 'l1.')
+  return { maxBytes: positiveInt(l1.maxBytes, 'l1.maxBytes'), maxEntries: positiveInt(l1.maxEntries ?? 10_000, 'l1.maxEntries') }
 }
 
 export function resolveRoute(options: RouteOptions): ResolvedRoute {

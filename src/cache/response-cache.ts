@@ -17,6 +17,8 @@ import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCach
 import { isGoodStatus } from './policy.js'
 import { ResilientStore, type CircuitState, type GenerationSnapshot } from './resilient-store.js'
 import { fromText, toText } from './text-entry.js'
+import type { Invalidation } from './bus.js'
+import { LocalTier } from './local-tier.js'
 
 export type { CacheHealth } from './metrics.js'
 
@@ -75,6 +77,10 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
   #asText: boolean
   #closed = false
   #health: HealthReader
+  /** The in-process tier and its invalidation channel, when `l1` is given. */
+  #local: LocalTier | undefined
+  /** Invalidation messages not yet sent: close() waits for them. */
+  #publishing = new Set<Promise<void>>()
   /**
    * Decoded entries by stored value. An in-process store hands back the same
    * Buffer on every hit, so a hit decodes nothing; a value from Redis is a new
@@ -91,7 +97,9 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
     this.#hashTag = this.options.hashTag ?? primary.cluster === true
     this.#asText = primary.buffers !== true
     this.store = new ResilientStore(primary, fallback, { ...this.options, logger: this.logger })
-    this.#health = new HealthReader(this.store, this.stats, `${this.options.namespace}:`, () => this.#closed)
+    const { l1 } = this.options
+    if (l1) this.#local = new LocalTier(l1, primary, this.options.namespace, this.options.clock, this.logger, (inv) => this.#dropRemote(inv))
+    this.#health = new HealthReader(this.store, this.stats, `${this.options.namespace}:`, () => this.#closed, () => this.#local?.health() ?? null)
     this.store.on('circuit', (state: CircuitState) => this.emit('circuit', state))
     this.store.on('store-error', (error: unknown) => {
       this.stats.storeErrors++
@@ -135,10 +143,17 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
 
   /** Reads the current bucket, and the previous one when stale answers are on, in one round trip. */
   async lookup(plan: Plan): Promise<Lookup> {
+    const local = this.#local
+    const kept = local?.get(plan.current)
+    if (kept) return { kind: 'hit', entry: kept } // no store round trip
+    const epoch = local?.epoch ?? 0
     const withStale = plan.route.staleMs > 0
     const values = await this.store.getMany(withStale ? [plan.current, plan.previous] : [plan.current])
     const current = this.#decode(values[0])
-    if (current && isGoodStatus(current.status)) return { kind: 'hit', entry: current }
+    if (current && isGoodStatus(current.status)) {
+      local?.set(plan.current, current, this.#servedUntil(current, plan.route), epoch)
+      return { kind: 'hit', entry: current }
+    }
     const previous = withStale ? this.#decode(values[1]) : undefined
     const stale = previous && isGoodStatus(previous.status) && this.#withinStale(previous, plan.route) ? previous : undefined
     // A cached error in the current bucket means a refresh just failed: serve the stale
@@ -182,7 +197,13 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
       }
     }
     const settle = async (outcome: Outcome): Promise<void> => {
-      if (outcome.entry && outcome.shared && !outcome.peer && read) await this.write(key, outcome.entry, plan.route, read)
+      const { entry } = outcome
+      if (entry && outcome.shared && !outcome.peer && read) {
+        const epoch = this.#local?.epoch ?? 0
+        // Only an entry the store took (no invalidation since `read`) becomes the local copy.
+        const stored = await this.write(key, entry, plan.route, read)
+        if (stored === true && isGoodStatus(entry.status)) this.#local?.set(key, entry, this.#servedUntil(entry, plan.route), epoch)
+      }
       await lock.release()
     }
     return this.flights.run(key, work, settle)
@@ -210,17 +231,15 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    * Never throws, and callers do not wait for it: the store write never delays a response.
    * With `read`, the entry is stored only if no invalidation came since those generations were read.
    */
-  write(key: string, entry: CachedEntry, route: ResolvedRoute, read?: GenerationSnapshot): Promise<unknown> {
+  write(key: string, entry: CachedEntry, route: ResolvedRoute, read?: GenerationSnapshot): Promise<boolean> {
     let bytes: Buffer
     try {
       bytes = encodeEntry(entry)
     } catch {
-      return Promise.resolve() // an entry that could not be replayed as it is stays uncached
+      return Promise.resolve(false) // an entry that could not be replayed as it is stays uncached
     }
-    const ttl = isGoodStatus(entry.status)
-      ? bucketEndMs(entry.bucket, route.windowMs) - this.now() + route.staleMs
-      : route.errorTtlMs
-    if (!(ttl > 0)) return Promise.resolve()
+    const ttl = this.#servedUntil(entry, route) - this.now()
+    if (!(ttl > 0)) return Promise.resolve(false)
     const value = this.#asText ? toText(bytes) : bytes
     return read ? this.store.setIfGenerations(key, value, Math.ceil(ttl), read) : this.store.set(key, value, Math.ceil(ttl))
   }
@@ -264,8 +283,39 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
   }
 
   #invalidatePrefix(prefix: string): Promise<number> {
-    this.#forget((key) => key.startsWith(prefix))
-    return this.#deletePrefix(prefix, [routeGeneration(prefix)!])
+    return this.#invalidating({ kind: 'prefix', value: prefix }, () => this.#deletePrefix(prefix, [routeGeneration(prefix)!]))
+  }
+
+  /**
+   * Drops what this process keeps for an invalidation (flights, warm-ups, L1) at once, runs it on
+   * the store, drops L1 again (a copy read from the store before its delete landed), then tells the
+   * other instances. The message is not awaited: a store that is down must not hold invalidate().
+   */
+  async #invalidating<T>(invalidation: Invalidation, run: () => Promise<T>): Promise<T> {
+    this.#forget(matcher(invalidation))
+    this.#local?.drop(invalidation)
+    const result = await run()
+    if (this.#local) {
+      this.#local.drop(invalidation)
+      const sent = this.#local.publish(invalidation)
+      this.#publishing.add(sent)
+      void sent.then(() => this.#publishing.delete(sent))
+    }
+    return result
+  }
+
+  /** Another instance invalidated: drop this one's copies (L1 is dropped by the tier itself). */
+  #dropRemote(invalidation: Invalidation): void {
+    this.#forget(matcher(invalidation))
+    const fallback = this.store.fallback
+    if (!fallback) return
+    const dropped = invalidation.kind === 'key' ? fallback.delete(invalidation.value) : fallback.deletePrefix?.(invalidation.value)
+    void Promise.resolve(dropped).catch(() => undefined)
+  }
+
+  /** The end of what an entry may serve, by the cache's clock: its bucket plus the stale window, or its errorTtl. */
+  #servedUntil(entry: CachedEntry, route: ResolvedRoute): number {
+    return isGoodStatus(entry.status) ? bucketEndMs(entry.bucket, route.windowMs) + route.staleMs : entry.created + route.errorTtlMs
   }
 
   /**
@@ -274,26 +324,27 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    * of the key's whole route: other computations of that route run again too.
    */
   invalidateKey(key: string): Promise<boolean> {
-    this.#forget((running) => running === key)
     const generation = routeGeneration(key)
-    if (generation === undefined) return this.store.delete(key)
-    return this.store.delete(key, async (store) => {
-      await bumpGenerations(store, [generation])
-      const [removed] = await Promise.all([store.delete(key), store.delete(lockKeyOf(key))])
-      return removed === true
-    })
+    return this.#invalidating({ kind: 'key', value: key }, () =>
+      generation === undefined
+        ? this.store.delete(key)
+        : this.store.delete(key, async (store) => {
+            await bumpGenerations(store, [generation])
+            const [removed] = await Promise.all([store.delete(key), store.delete(lockKeyOf(key))])
+            return removed === true
+          }),
+    )
   }
 
   /** Removes the whole namespace. */
   clear(): Promise<number> {
     const prefix = `${this.options.namespace}:`
-    this.#forget(() => true)
     const generations = [namespaceGeneration(this.options.namespace)]
     // With hash tags (a Cluster) a write checks the namespace counter only after it lands, in
     // another slot; moving the counters of the routes this process knows too makes the check
     // atomic for them, in every process (the counters are per route name, shared).
     if (this.#hashTag) for (const routePrefix of this.#prefixes.values()) generations.push(routeGeneration(routePrefix)!)
-    return this.#deletePrefix(prefix, generations)
+    return this.#invalidating({ kind: 'prefix', value: prefix }, () => this.#deletePrefix(prefix, generations))
   }
 
   /** Moves the generations first, then deletes: a write checked before the move lands before the delete starts. */
@@ -333,6 +384,8 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
   async close(): Promise<void> {
     this.#closed = true
     await this.flights.settle()
+    await Promise.allSettled([...this.#publishing])
+    await this.#local?.close()
     this.store.close()
     await Promise.allSettled([this.store.primary.disconnect?.(), this.store.fallback?.disconnect?.()])
   }
@@ -390,4 +443,9 @@ async function deletePrefix(store: KeyvStoreAdapter & CacheStore, prefix: string
 /** Builds a response cache; every option is checked here, once. */
 export function createResponseCache(options: CacheOptions = {}): ResponseCache {
   return new ResponseCache(options)
+}
+
+function matcher(invalidation: Invalidation): (key: string) => boolean {
+  const { kind, value } = invalidation
+  return kind === 'key' ? (key) => key === value : (key) => key.startsWith(value)
 }

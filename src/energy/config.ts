@@ -24,6 +24,8 @@ export interface EnergyConfig {
   threads: number | undefined
   /** ENERGY_MAX_QUEUE: computations waiting for a worker before new ones get 503. Default: 4 per thread. */
   maxQueue: number | undefined
+  /** CACHE_L1_MB: the cache's in-process tier in MiB, 0 turns it off. Default 32. */
+  l1Mb: number
   /** ADMIN_TOKEN (at least MIN_TOKEN_LENGTH characters): enables DELETE /cache and DELETE /cache/:route. Default: admin disabled. */
   adminToken: string | undefined
   /** METRICS=off hides /metrics; METRICS_TOKEN puts it behind a bearer token. Default: public. */
@@ -68,6 +70,7 @@ export function loadConfig(env: Env = process.env): EnergyConfig {
   const timeoutMs = envInt(env, 'ENERGY_TIMEOUT_MS', 1, 3_600_000) ?? DEFAULT_TIMEOUT_MS
   const threads = envInt(env, 'ENERGY_THREADS', 1, 256)
   const maxQueue = envInt(env, 'ENERGY_MAX_QUEUE', 0, 100_000)
+  const l1Mb = envInt(env, 'CACHE_L1_MB', 0, 65_536) ?? 32
   const adminToken = envToken(env, 'ADMIN_TOKEN')
   const logLevel = parseLogLevel(envString(env, 'LOG_LEVEL'))
   const metricsToken = envToken(env, 'METRICS_TOKEN')
@@ -78,7 +81,7 @@ export function loadConfig(env: Env = process.env): EnergyConfig {
   const redis = redisConfigured(env) ? redisOptions : undefined
   const ignored = redis ? [] : Object.keys(env).filter((name) => name.startsWith('REDIS_') && envString(env, name) !== undefined)
   return {
-    port, agents, seed, timeoutMs, threads, maxQueue, adminToken, metrics, serverTiming, logLevel, http: httpLimits(env), redis, ignored: ignored.sort(),
+    port, agents, seed, timeoutMs, threads, maxQueue, l1Mb, adminToken, metrics, serverTiming, logLevel, http: httpLimits(env), redis, ignored: ignored.sort(),
   }
 }
 

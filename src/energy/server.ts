@@ -133,6 +133,8 @@ function cacheFor(config: EnergyConfig, logger: Logger, clock: () => number): { 
     namespace: 'energy',
     clock,
     logger: logger.child({ component: 'cache' }),
+    // In front of Redis only: a memory primary is an in-process tier already.
+    ...(redis && config.l1Mb > 0 ? { l1: { maxBytes: config.l1Mb * 2 ** 20 } } : {}),
   })
   return { cache, redis }
 }
