@@ -49,6 +49,15 @@ export class AlertEngine {
     return [...this.#firing.values()]
   }
 
+  /**
+   * The store's circuit changed at `at`. Degradation is timed from the change itself, not from
+   * the first snapshot that shows it (up to an evaluation period later).
+   */
+  circuit(degraded: boolean, at: number): void {
+    this.#degradedSince = degraded ? (this.#degradedSince ?? at) : undefined
+  }
+
+  /** `snapshot` must be fresh (taken after any circuit change already reported). */
   evaluate(snapshot: Snapshot): Alert[] {
     this.#samples.push({ at: snapshot.at, totals: snapshot.totals, storeErrors: snapshot.storeErrors })
     while (this.#samples.length > 2 && this.#samples[1]!.at <= snapshot.at - this.#longest) this.#samples.shift()
@@ -94,7 +103,7 @@ export class AlertEngine {
         const rule = this.#rules.degraded
         if (!rule) return undefined
         const ms = this.#degradedSince === undefined ? 0 : snapshot.at - this.#degradedSince
-        return { firing: this.#degradedSince !== undefined && ms >= rule.forMs, value: ms / 1000, threshold: rule.forMs / 1000, message: `cache store degraded (circuit ${store.circuit}, serving from the fallback) for ${secs(ms)}` }
+        return { firing: store.degraded && this.#degradedSince !== undefined && ms >= rule.forMs, value: ms / 1000, threshold: rule.forMs / 1000, message: `cache store degraded (circuit ${store.circuit}, serving from the fallback) for ${secs(ms)}` }
       }
       case 'readOnlyWrites': {
         const rule = this.#rules.readOnlyWrites

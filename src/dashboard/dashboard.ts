@@ -56,6 +56,7 @@ export class Dashboard extends EventEmitter {
   readonly #history: History | undefined
   readonly #timer: NodeJS.Timeout | undefined
   #evaluating: Promise<Alert[]> | undefined
+  #degraded = false
 
   constructor(cache: ResponseCache, options: DashboardOptions = {}) {
     super()
@@ -95,7 +96,7 @@ export class Dashboard extends EventEmitter {
   evaluate(): Promise<Alert[]> {
     this.#evaluating ??= (async () => {
       try {
-        const snapshot = await this.#snapshots.latest()
+        const snapshot = await this.#snapshots.fresh()
         const changes = this.#engine.evaluate(snapshot)
         for (const alert of changes) this.#announce(alert)
         await this.#history?.observe(snapshot)
@@ -131,8 +132,14 @@ export class Dashboard extends EventEmitter {
     this.emit('alert', alert)
   }
 
+  /** Feed lines for going down and coming back only: a probe flips open/half-open every probeInterval. */
   readonly #onCircuit = (state: CircuitState): void => {
-    this.#feed.add({ at: this.#clock(), kind: 'circuit', message: `store circuit ${state}${state === 'closed' ? ': serving from the primary again' : ': serving from the fallback'}` })
+    const degraded = state !== 'closed'
+    this.#engine.circuit(degraded, this.#clock())
+    if (degraded === this.#degraded) return
+    this.#degraded = degraded
+    const message = degraded ? 'cache store failing: circuit open, serving from the fallback' : 'cache store answers again: circuit closed'
+    this.#feed.add({ at: this.#clock(), kind: 'circuit', message })
   }
 
   #logError(error: unknown): void {

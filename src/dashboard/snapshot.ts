@@ -46,8 +46,13 @@ export class Snapshots {
     const now = performance.now()
     const at = this.clock()
     if (this.#last && now - this.#last.taken < SNAPSHOT_MS && Math.abs(at - this.#last.at) < SNAPSHOT_MS) return this.#last.snapshot
+    return this.fresh()
+  }
+
+  /** A new snapshot (alert evaluation: one reused from before a circuit change would misjudge it), shared from now on. */
+  fresh(): Promise<Snapshot> {
     const snapshot = this.#take()
-    this.#last = { taken: now, at, snapshot }
+    this.#last = { taken: performance.now(), at: this.clock(), snapshot }
     // A failed read must not be served for a second: the next viewer tries again.
     snapshot.catch(() => {
       if (this.#last?.snapshot === snapshot) this.#last = undefined
