@@ -40,6 +40,8 @@ export interface RouteDeps {
   serverTiming: boolean
   /** /metrics: served to anyone, behind a bearer token, or not at all. */
   metricsAccess: { kind: 'public' } | { kind: 'token'; token: string } | { kind: 'off' }
+  /** The dashboard's middleware, mounted at /dashboard; undefined when DASHBOARD=off. */
+  dashboard?: Middleware
   /** Guards the token-protected routes (admin, metrics): failures logged and slowed down. */
   guard: (token: string, realm: string) => Middleware
 }
@@ -56,6 +58,12 @@ export function energyRouter(deps: RouteDeps): Router {
     router.get(name, `/energy/${name}`, waiting.middleware(name), route, computeHandler(name, deps, waiting))
   }
   router.get('health', '/health', healthHandler(deps))
+  if (deps.dashboard) {
+    // Mounted on the router rather than app.use: requests to the API pay no path check for it.
+    router.get('dashboard', '/dashboard', deps.dashboard)
+    router.get('dashboard-part', '/dashboard/:part', deps.dashboard)
+    router.get('dashboard-asset', '/dashboard/assets/:file', deps.dashboard)
+  }
   if (deps.metricsAccess.kind !== 'off') {
     const metrics = async function metrics(ctx: Context): Promise<void> {
       ctx.set('Content-Type', deps.metrics.registry.contentType)
