@@ -77,7 +77,7 @@ export class History {
   }
 
   #trim(): void {
-    const oldest = this.#clock() - this.#minutes * MINUTE
+    const oldest = (Math.floor(this.#clock() / MINUTE) - this.#minutes) * MINUTE
     this.#samples = this.#samples.filter((s) => s.at >= oldest).slice(-this.#minutes)
   }
 
