@@ -60,6 +60,7 @@ t.test('the event stream sends frames while a viewer is connected; its timer sto
   t.equal(app.dashboard.streaming, true, 'one viewer left')
   second.stop()
   t.ok(await eventually(() => app.dashboard.viewers === 0 && !app.dashboard.streaming), 'the timer stops with the last viewer')
+  t.same(app.errors, [], 'a viewer leaving is not an app error')
 })
 
 t.test('close() ends open streams, so a server can drain', async (t) => {

@@ -17,6 +17,8 @@ export interface DashboardApp {
   clock: TestClock
   logger: ReturnType<typeof quietLogger>
   base: string
+  /** Errors the Koa app reported (its 'error' event). */
+  errors: unknown[]
   get(path: string, headers?: Record<string, string>): Promise<{ status: number; xcache: string | null; text: string; type: string | null }>
   json<T = any>(path: string): Promise<T>
 }
@@ -28,6 +30,8 @@ export async function dashboardApp(t: Test, options: { cache?: Partial<CacheOpti
   const dashboard = createDashboard(cache, { logger, ...options.dashboard })
   const app = new Koa()
   app.silent = true
+  const errors: unknown[] = []
+  app.on('error', (error: unknown) => errors.push(error))
   app.use(dashboard.middleware)
   const router = new Router()
   for (const name of ['alpha', 'beta']) {
@@ -50,5 +54,5 @@ export async function dashboardApp(t: Test, options: { cache?: Partial<CacheOpti
     const response = await fetch(base + path, { headers })
     return { status: response.status, xcache: response.headers.get('x-cache'), text: await response.text(), type: response.headers.get('content-type') }
   }
-  return { cache, dashboard, clock, logger, base, get, json: async (path) => JSON.parse((await get(path)).text) }
+  return { cache, dashboard, clock, logger, base, errors, get, json: async (path) => JSON.parse((await get(path)).text) }
 }
