@@ -46,7 +46,7 @@ export class History {
   #samples: HistorySample[] = []
   #minute: number
   #since: { totals: RouteCounts; storeErrors: number } = { totals: { hits: 0, stale: 0, misses: 0, bypass: 0, computations: 0 }, storeErrors: 0 }
-  readonly loaded: Promise<void>
+  #loaded: Promise<void> | undefined
 
   constructor(cache: ResponseCache, clock: () => number, logger: Logger, options: HistoryOptions = {}) {
     this.#cache = cache
@@ -56,7 +56,6 @@ export class History {
     this.#persist = options.persist ?? true
     this.#key = `${cache.options.namespace}!dashboard:history`
     this.#minute = Math.floor(clock() / MINUTE)
-    this.loaded = this.#persist ? this.#load() : Promise.resolve()
   }
 
   /** Oldest first. */
@@ -66,9 +65,12 @@ export class History {
 
   /** Called with each evaluated snapshot: closes the minute once a new one has begun. */
   async observe(snapshot: Snapshot): Promise<void> {
+    // Read back at the first evaluation, not at construction: the service builds the dashboard
+    // before it waits for Redis, and a read then would only fail.
+    this.#loaded ??= this.#persist ? this.#load() : Promise.resolve()
+    await this.#loaded
     const minute = Math.floor(snapshot.at / MINUTE)
     if (minute <= this.#minute) return
-    await this.loaded
     this.#samples.push(sampleOf(this.#minute * MINUTE, snapshot, this.#since))
     this.#since = { totals: snapshot.totals, storeErrors: snapshot.storeErrors }
     this.#minute = minute

@@ -8,7 +8,7 @@ import t from 'tap'
 import { chromium, type Page } from 'playwright-core'
 import { ensureChromium } from '../support/ensure-chromium.js'
 import { redisFor } from '../support/redis.js'
-import { metricSum, request, ROOT, serveInProcess } from '../energy/support.js'
+import { metricSum, request, ROOT, serveInProcess, waitFor } from '../energy/support.js'
 
 const chromiumFound = ensureChromium()
 const OUTPUT = `${ROOT}test-output/`
@@ -51,7 +51,11 @@ t.test('the dashboard page in Chromium', { skip: 'skip' in chromiumFound ? chrom
   t.match(await text(page, '#store-backend'), /^redis/)
 
   await redis.kill()
-  await request(base, '/energy/calibrate') // finds Redis gone: the circuit opens
+  // Requests find Redis gone; the circuit opens after a few failed operations.
+  await waitFor('the circuit to open', async () => {
+    await request(base, '/energy/calibrate')
+    return (await request(base, '/health')).json.degraded === true
+  }, 30_000)
   await page.waitForSelector('#alerts li.alert', { timeout: 30_000 })
   t.match(await text(page, '#alerts'), /degraded: cache store degraded/, 'the alert is on the page')
   t.match(await text(page, '#feed'), /degraded: cache store degraded/, 'and in the event feed')
