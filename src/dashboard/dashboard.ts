@@ -156,7 +156,7 @@ export class Dashboard extends EventEmitter {
       ctx.body = page.body
     } else if (rest === '/snapshot') {
       ctx.body = await this.view()
-    } else if (rest === '/events') {
+    } else if (rest === '/events' && ctx.method === 'GET') {
       this.#streams.open(ctx)
     } else if (rest === '/history') {
       ctx.body = { samples: this.#history?.samples() ?? [] }
