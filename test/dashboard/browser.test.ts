@@ -6,11 +6,11 @@
 import { mkdirSync } from 'node:fs'
 import t from 'tap'
 import { chromium, type Page } from 'playwright-core'
-import { ensureChromium } from '../support/ensure-chromium.js'
+import { findChromium } from '../support/ensure-chromium.js'
 import { redisFor } from '../support/redis.js'
 import { metricSum, request, ROOT, serveInProcess, waitFor } from '../energy/support.js'
 
-const chromiumFound = ensureChromium()
+const chromiumFound = findChromium()
 const OUTPUT = `${ROOT}test-output/`
 
 t.test('the dashboard page in Chromium', { skip: 'skip' in chromiumFound ? chromiumFound.skip : false }, async (t) => {
