@@ -108,6 +108,14 @@ export class Dashboard extends EventEmitter {
     return this.#evaluating
   }
 
+  /**
+   * Adds a line to the page's feed, for what the cache's events do not say (an invalidation by an
+   * admin route, a deploy).
+   */
+  note(message: string): void {
+    this.#feed.add({ at: this.#clock(), kind: 'note', message })
+  }
+
   /** Resolves when queued webhook deliveries are done (tests, shutdown). */
   async settled(): Promise<void> {
     await this.#webhook?.idle()

@@ -2,7 +2,7 @@
 export interface FeedEntry {
   /** ms since the epoch (the dashboard's clock). */
   at: number
-  kind: 'circuit' | 'alert' | 'resolved'
+  kind: 'circuit' | 'alert' | 'resolved' | 'note'
   message: string
 }
 

@@ -7,6 +7,7 @@ import type { Context, Middleware } from 'koa'
 import { Router } from '@koa/router'
 import type { Logger } from 'pino'
 import type { ResponseCache } from '../index.js'
+import type { Dashboard } from '../dashboard/index.js'
 import type { EnergyMetrics } from './metrics.js'
 import type { CalibrateResponse } from './calibrate.js'
 import type { EnergyTerms, GradientResponse, MonitorResponse } from './model.js'
@@ -40,8 +41,8 @@ export interface RouteDeps {
   serverTiming: boolean
   /** /metrics: served to anyone, behind a bearer token, or not at all. */
   metricsAccess: { kind: 'public' } | { kind: 'token'; token: string } | { kind: 'off' }
-  /** The dashboard's middleware, mounted at /dashboard; undefined when DASHBOARD=off. */
-  dashboard?: Middleware
+  /** Mounted at /dashboard; invalidations are noted in its feed. Undefined when DASHBOARD=off. */
+  dashboard?: Dashboard
   /** Guards the token-protected routes (admin, metrics): failures logged and slowed down. */
   guard: (token: string, realm: string) => Middleware
 }
@@ -60,9 +61,10 @@ export function energyRouter(deps: RouteDeps): Router {
   router.get('health', '/health', healthHandler(deps))
   if (deps.dashboard) {
     // Mounted on the router rather than app.use: requests to the API pay no path check for it.
-    router.get('dashboard', '/dashboard', deps.dashboard)
-    router.get('dashboard-part', '/dashboard/:part', deps.dashboard)
-    router.get('dashboard-asset', '/dashboard/assets/:file', deps.dashboard)
+    const { middleware } = deps.dashboard
+    router.get('dashboard', '/dashboard', middleware)
+    router.get('dashboard-part', '/dashboard/:part', middleware)
+    router.get('dashboard-asset', '/dashboard/assets/:file', middleware)
   }
   if (deps.metricsAccess.kind !== 'off') {
     const metrics = async function metrics(ctx: Context): Promise<void> {
@@ -239,6 +241,7 @@ function addAdminRoutes(router: Router, deps: RouteDeps, token: string): void {
   router.delete('cache-clear', '/cache', auth, async function clearCache(ctx: Context) {
     const removed = await deps.cache.clear()
     deps.logger.info({ event: 'cache_cleared', removed }, 'cache cleared')
+    deps.dashboard?.note(`cache cleared by an admin: ${removed} keys removed`)
     ctx.body = { cleared: true, removed }
   })
   router.delete('cache-invalidate', '/cache/:route', auth, async function invalidateRoute(ctx: Context) {
@@ -250,6 +253,7 @@ function addAdminRoutes(router: Router, deps: RouteDeps, token: string): void {
     }
     const removed = await deps.cache.invalidate(route)
     deps.logger.info({ event: 'cache_invalidated', route, removed }, `cache invalidated for ${route}`)
+    deps.dashboard?.note(`${route} invalidated by an admin: ${removed} keys removed`)
     ctx.body = { invalidated: route, removed }
   })
 }

@@ -85,7 +85,7 @@ export function createEnergyServer(config: EnergyConfig, options: EnergyServerOp
     serverTiming: config.serverTiming,
     metricsAccess: config.metrics,
     guard: createGuard({ logger, clock }),
-    ...(dashboard && { dashboard: dashboard.middleware }),
+    ...(dashboard && { dashboard }),
   })
   const clientErrors = clientErrorLog(logger)
   const app = koaApp(router, metrics, logger, () => draining, clientErrors)

@@ -31,6 +31,15 @@ t.test('GET /dashboard: the page, and a snapshot whose numbers are the ones /hea
   t.equal((await request(base, '/dashboard/nope/deeper')).status, 404)
 })
 
+t.test('an admin invalidation is a line in the dashboard feed', async (t) => {
+  const token = 'admin-admin-admin-admin'
+  const { base } = await serveInProcess(t, { ADMIN_TOKEN: token })
+  await request(base, '/energy/monitor')
+  t.equal((await request(base, '/cache/monitor', { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status, 200)
+  const view = (await request(base, '/dashboard/snapshot')).json
+  t.match(view.feed[0], { kind: 'note', message: /^monitor invalidated by an admin: \d+ keys removed$/ })
+})
+
 t.test('close() ends open dashboard streams instead of waiting on them', async (t) => {
   const { energy, base } = await serveInProcess(t)
   const ended = new Promise<void>((resolve) => {
