@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { RedisStore } from '../../adapters/redis.js'
 import type { Alert } from '../../src/dashboard/index.js'
 import { eventually, quietLogger } from '../cache/harness.js'
-import { redisFor } from '../support/redis.js'
+import { redisFor, replicaPairFor } from '../support/redis.js'
 import { dashboardApp } from './support.js'
 
 interface Receiver {
@@ -99,6 +99,22 @@ t.test('Redis near maxmemory: the memory alert fires from the store figures heal
     return resolved.length > 0
   }), 'resolves once maxmemory is lifted')
   t.match(resolved, [{ name: 'memory', state: 'resolved' }])
+})
+
+t.test('a read-only Redis (a replica): computed answers not written fire readOnlyWrites', async (t) => {
+  const pair = await replicaPairFor(t)
+  const store = new RedisStore({ url: pair.replica.url, logger: quietLogger() })
+  await store.ready()
+  t.ok(await eventually(() => store.readOnly), 'the replica role is detected')
+  const app = await dashboardApp(t, { cache: { store }, dashboard: { evaluateMs: 3_600_000, alerts: { readOnlyWrites: { windowMs: 60_000 } } } })
+  t.same(await app.dashboard.evaluate(), [], 'nothing computed yet')
+  t.equal((await app.get('/alpha')).xcache, 'MISS')
+  app.clock.advance(2_000)
+  const fired = await app.dashboard.evaluate()
+  t.match(fired, [{ name: 'readOnlyWrites', state: 'firing', value: 1 }])
+  t.match(fired[0]!.message, /^Redis is read-only \(\w+\): 1 computed answers in 60 s not written$/)
+  app.clock.advance(61_000)
+  t.match(await app.dashboard.evaluate(), [{ name: 'readOnlyWrites', state: 'resolved' }], 'a minute without computations')
 })
 
 t.test('a webhook that never answers: retried with backoff, then one warn line; requests never wait for it', async (t) => {
