@@ -16,9 +16,10 @@ const run = promisify(execFile)
 const root = join(import.meta.dirname, '..')
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 const tsc = join(root, 'node_modules/typescript/bin/tsc')
-// What src/cache and adapters import, plus the operator CLI's three (the package's bin ships with it).
+// What src/cache and adapters import, the operator CLI's three (the package's bin ships with it) and
+// uPlot, which the dashboard serves to the browser.
 // Keyv is an optional peer: the cache only uses its types, and an app brings its own Keyv 5 or 6.
-const LIBRARY_DEPENDENCIES = ['cli-progress', 'cli-table3', 'cluster-key-slot', 'commander', 'ioredis', 'lru-cache', 'on-headers']
+const LIBRARY_DEPENDENCIES = ['cli-progress', 'cli-table3', 'cluster-key-slot', 'commander', 'ioredis', 'lru-cache', 'on-headers', 'uplot']
 const SERVICE_PACKAGES = ['pino', 'piscina', 'prom-client', 'tsx', 'pino-pretty']
 
 function version(name: string): string {

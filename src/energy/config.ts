@@ -34,6 +34,8 @@ export interface EnergyConfig {
   serverTiming: boolean
   /** HTTP server limits (HTTP_* variables). */
   http: HttpLimits
+  /** The live dashboard at /dashboard and its alerts (DASHBOARD, ALERT_* variables). */
+  dashboard: DashboardConfig
   /** LOG_LEVEL. Default 'info'. */
   logLevel: LogLevel
   /** REDIS_URL or REDIS_HOST (or Sentinel/Cluster nodes) set: cache in Redis. Otherwise undefined: in memory. */
@@ -52,6 +54,17 @@ export interface HttpLimits {
   keepAliveTimeoutMs: number
   /** HTTP_MAX_CONNECTIONS: connections beyond it are dropped at once. Default 1024. */
   maxConnections: number
+}
+
+export interface DashboardConfig {
+  /** DASHBOARD=off removes /dashboard and the alerts. Default on. */
+  enabled: boolean
+  /** ALERT_WEBHOOK_URL: where alerts are POSTed as JSON. Default none. */
+  webhookUrl: string | undefined
+  /** ALERT_DEGRADED_S: seconds the cache store may be degraded before the alert fires. Default 30. */
+  degradedAfterS: number
+  /** ALERT_EVALUATE_MS: how often the alert rules run. Default 5000. */
+  evaluateMs: number
 }
 
 /** Tokens shorter than this are guessable; ADMIN_TOKEN=a used to be accepted. */
@@ -81,7 +94,18 @@ export function loadConfig(env: Env = process.env): EnergyConfig {
   const redis = redisConfigured(env) ? redisOptions : undefined
   const ignored = redis ? [] : Object.keys(env).filter((name) => name.startsWith('REDIS_') && envString(env, name) !== undefined)
   return {
-    port, agents, seed, timeoutMs, threads, maxQueue, l1Mb, adminToken, metrics, serverTiming, logLevel, http: httpLimits(env), redis, ignored: ignored.sort(),
+    port, agents, seed, timeoutMs, threads, maxQueue, l1Mb, adminToken, metrics, serverTiming, logLevel, http: httpLimits(env), dashboard: dashboardConfig(env), redis, ignored: ignored.sort(),
+  }
+}
+
+function dashboardConfig(env: Env): DashboardConfig {
+  const webhookUrl = envString(env, 'ALERT_WEBHOOK_URL')
+  if (webhookUrl !== undefined && !/^https?:\/\/[^/\s]+/i.test(webhookUrl)) throw new ConfigError('ALERT_WEBHOOK_URL', 'an http:// or https:// URL', webhookUrl)
+  return {
+    enabled: envBool(env, 'DASHBOARD') ?? true,
+    webhookUrl,
+    degradedAfterS: envInt(env, 'ALERT_DEGRADED_S', 0, 86_400) ?? 30,
+    evaluateMs: envInt(env, 'ALERT_EVALUATE_MS', 100, 3_600_000) ?? 5000,
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Context, Middleware, Next } from 'koa'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { CircuitState, ComputeEvent, LookupEvent, ResponseCache } from '../index.js'
+import type { CacheHealth, CircuitState, ComputeEvent, LookupEvent, ResponseCache } from '../index.js'
 
 const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half-open']
 
@@ -54,6 +54,20 @@ export function createMetrics(cache: ResponseCache): EnergyMetrics {
     labelNames: ['state'] as const,
     registers,
   })
+
+  // Read on scrape from health(), which reads the store at most once a second whatever the scrapers.
+  const storeGauge = (name: string, help: string, pick: (h: CacheHealth) => number | undefined): Gauge =>
+    new Gauge({
+      name, help, registers,
+      async collect() {
+        const value = await cache.health().then(pick, () => undefined)
+        if (value === undefined) this.reset()
+        else this.set(value)
+      },
+    })
+  storeGauge('cache_store_read_only', 'Whether the cache store (Redis) is read-only, a replica: computed answers are not shared', (h) => (h.readOnly ? 1 : 0))
+  storeGauge('cache_store_memory_used_bytes', 'Memory the cache store (Redis) uses', (h) => h.memory_usage?.used)
+  storeGauge('cache_store_memory_max_bytes', 'The cache store\'s memory limit (Redis maxmemory; 0 for none)', (h) => h.memory_usage?.max)
 
   const setCircuit = (state: CircuitState): void => {
     for (const s of CIRCUIT_STATES) circuit.set({ state: s }, s === state ? 1 : 0)

@@ -7,6 +7,7 @@ import type { Context, Middleware } from 'koa'
 import { Router } from '@koa/router'
 import type { Logger } from 'pino'
 import type { ResponseCache } from '../index.js'
+import type { Dashboard } from '../dashboard/index.js'
 import type { EnergyMetrics } from './metrics.js'
 import { errorBody } from './error-body.js'
 import { trackRouterMetrics, type RouterMetrics } from './router-metrics.js'
@@ -43,6 +44,8 @@ export interface RouteDeps {
   serverTiming: boolean
   /** /metrics: served to anyone, behind a bearer token, or not at all. */
   metricsAccess: { kind: 'public' } | { kind: 'token'; token: string } | { kind: 'off' }
+  /** Mounted at /dashboard; invalidations are noted in its feed. Undefined when DASHBOARD=off. */
+  dashboard?: Dashboard
   /** Guards the token-protected routes (admin, metrics): failures logged and slowed down. */
   guard: (token: string, realm: string) => Middleware
 }
@@ -61,6 +64,13 @@ export function energyRouter(deps: RouteDeps): Router {
     router.get(name, `/energy/${name}`, waiting.middleware(name), route, computeHandler(name, deps, waiting, routerMetrics.snapshot))
   }
   router.get('health', '/health', healthHandler(deps))
+  if (deps.dashboard) {
+    // Mounted on the router rather than app.use: requests to the API pay no path check for it.
+    const { middleware } = deps.dashboard
+    router.get('dashboard', '/dashboard', middleware)
+    router.get('dashboard-part', '/dashboard/:part', middleware)
+    router.get('dashboard-asset', '/dashboard/assets/:file', middleware)
+  }
   if (deps.metricsAccess.kind !== 'off') {
     const metrics = async function metrics(ctx: Context): Promise<void> {
       ctx.set('Content-Type', deps.metrics.registry.contentType)
@@ -190,6 +200,7 @@ function addAdminRoutes(router: Router, deps: RouteDeps, token: string): void {
     // Part of the store missed it (down, or a Cluster master down): it is retried until it lands.
     const partial = deps.cache.pendingInvalidations > 0
     deps.logger.info({ event: 'cache_cleared', removed, partial }, 'cache cleared')
+    deps.dashboard?.note(`cache cleared by an admin: ${removed} keys removed${partial ? ' (partial, retried)' : ''}`)
     ctx.body = { cleared: true, removed, partial }
   })
   router.delete('cache-invalidate', '/cache/:route', auth, async function invalidateRoute(ctx: Context) {
@@ -202,6 +213,7 @@ function addAdminRoutes(router: Router, deps: RouteDeps, token: string): void {
     const removed = await deps.cache.invalidate(route)
     const partial = deps.cache.pendingInvalidations > 0
     deps.logger.info({ event: 'cache_invalidated', route, removed, partial }, `cache invalidated for ${route}`)
+    deps.dashboard?.note(`${route} invalidated by an admin: ${removed} keys removed${partial ? ' (partial, retried)' : ''}`)
     ctx.body = { invalidated: route, removed, partial }
   })
 }

@@ -16,6 +16,7 @@ import { RedisStore } from '../../adapters/redis.js'
 import { describeTarget } from '../../adapters/redis-config.js'
 import { describeStoreError } from '../../adapters/store-errors.js'
 import { createResponseCache, type ResponseCache } from '../index.js'
+import { createDashboard, type Dashboard } from '../dashboard/index.js'
 import { ConfigError } from '../cache/errors.js'
 import { createGuard } from './bearer.js'
 import { loadConfig, type EnergyConfig, type LogLevel } from './config.js'
@@ -39,6 +40,8 @@ export interface EnergyServer {
   cache: ResponseCache
   pool: EnergyPool
   logger: Logger
+  /** The live dashboard and its alerts (undefined with DASHBOARD=off). */
+  dashboard: Dashboard | undefined
   /** Waits (bounded) for Redis when configured, then listens on the configured port. */
   listen(): Promise<AddressInfo>
   /** Stops accepting, finishes in-flight requests, then closes the cache and the worker pool. */
@@ -74,6 +77,7 @@ export function createEnergyServer(config: EnergyConfig, options: EnergyServerOp
       ...(config.maxQueue !== undefined && { maxQueue: config.maxQueue }),
     })
   const metrics = createMetrics(cache)
+  const dashboard = config.dashboard.enabled ? energyDashboard(cache, config, logger) : undefined
   let draining = false
   const router = energyRouter({
     cache, pool, metrics, logger, clock, startedAt,
@@ -83,6 +87,7 @@ export function createEnergyServer(config: EnergyConfig, options: EnergyServerOp
     serverTiming: config.serverTiming,
     metricsAccess: config.metrics,
     guard: createGuard({ logger, clock }),
+    ...(dashboard && { dashboard }),
   })
   const clientErrors = clientErrorLog(logger)
   const app = koaApp(router, metrics, logger, () => draining, clientErrors)
@@ -91,7 +96,7 @@ export function createEnergyServer(config: EnergyConfig, options: EnergyServerOp
 
   let closing: Promise<void> | undefined
   return {
-    app, server, cache, pool, logger,
+    app, server, cache, pool, logger, dashboard,
     async listen() {
       if (redis) await awaitRedis(redis, logger)
       await new Promise<void>((resolve, reject) => {
@@ -111,6 +116,7 @@ export function createEnergyServer(config: EnergyConfig, options: EnergyServerOp
     close() {
       closing ??= (async () => {
         draining = true
+        dashboard?.close() // its open event streams would hold the drain forever
         await stopHttp(server, requests)
         metrics.detach()
         await cache.close()
@@ -139,6 +145,17 @@ function cacheFor(config: EnergyConfig, logger: Logger, clock: () => number): { 
   return { cache, redis }
 }
 
+
+/** Alert defaults for answers computed in seconds: a p99 at two thirds of the deadline is close to timing out. */
+function energyDashboard(cache: ResponseCache, config: EnergyConfig, logger: Logger): Dashboard {
+  const { webhookUrl, degradedAfterS, evaluateMs } = config.dashboard
+  return createDashboard(cache, {
+    logger: logger.child({ component: 'alerts' }),
+    evaluateMs,
+    alerts: { degraded: { forMs: degradedAfterS * 1000 }, computeP99: { aboveMs: Math.round((config.timeoutMs * 2) / 3) } },
+    ...(webhookUrl !== undefined && { webhook: { url: webhookUrl } }),
+  })
+}
 
 function koaApp(router: Router, metrics: EnergyMetrics, logger: Logger, draining: () => boolean, clientErrors: ClientErrorLog): Koa {
   const app = new Koa()

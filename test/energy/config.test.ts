@@ -17,6 +17,7 @@ t.test('defaults: port 8002, default population, memory cache, admin off', async
     serverTiming: true,
     logLevel: 'info',
     http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 1024 },
+    dashboard: { enabled: true, webhookUrl: undefined, degradedAfterS: 30, evaluateMs: 5000 },
     redis: undefined,
     ignored: [],
   })

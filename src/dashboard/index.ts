@@ -1,0 +1,6 @@
+export { createDashboard, Dashboard, type DashboardOptions, type DashboardView } from './dashboard.js'
+export type { Alert } from './alerts.js'
+export { DEFAULT_RULES, type AlertName, type AlertRuleOptions, type AlertRules } from './rules.js'
+export type { HistoryOptions, HistorySample } from './history.js'
+export type { RouteSnapshot, Snapshot } from './snapshot.js'
+export type { WebhookOptions } from './webhook.js'
