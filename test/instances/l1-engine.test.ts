@@ -47,14 +47,20 @@ t.test('a hit in L1 sends no command to Redis, and L1 follows the cache clock', 
   t.ok((await readCommands(client)) - before > 0, 'that request went to the store')
 })
 
-t.test('an invalidation on one instance reaches another instance\'s L1', async (t) => {
+/** Two instances of one namespace on one Redis; A has answered once and holds a local copy. */
+async function twoInstances(t: Parameters<typeof harness>[0]) {
   const redis = await redisFor(t)
   const clock = new TestClock(30)
   const namespace = `l1${randomUUID().slice(0, 6)}`
   const a = await instance(t, redis.url, namespace, clock)
   const b = await instance(t, redis.url, namespace, clock)
   const first = await a.get('/data')
-  t.ok(await eventually(async () => (await a.get('/data')).xcache === 'HIT' && (await a.cache.health()).l1!.entries > 0))
+  t.ok(await eventually(async () => (await a.get('/data')).xcache === 'HIT' && (await a.cache.health()).l1!.entries > 0), 'A keeps a local copy')
+  return { redis, a, b, first }
+}
+
+t.test('an invalidation on one instance reaches another instance\'s L1', async (t) => {
+  const { a, b, first } = await twoInstances(t)
   await b.cache.invalidate('data')
   t.ok(await eventually(async () => (await a.cache.health()).l1!.messages_received > 0))
   const after = await a.get('/data')
@@ -63,13 +69,7 @@ t.test('an invalidation on one instance reaches another instance\'s L1', async (
 })
 
 t.test('while the subscription is lost, L1 is not read; it comes back empty', async (t) => {
-  const redis = await redisFor(t)
-  const clock = new TestClock(30)
-  const namespace = `l1${randomUUID().slice(0, 6)}`
-  const a = await instance(t, redis.url, namespace, clock)
-  const b = await instance(t, redis.url, namespace, clock)
-  const first = await a.get('/data')
-  t.ok(await eventually(async () => (await a.cache.health()).l1!.entries > 0))
+  const { redis, a, b, first } = await twoInstances(t)
   await redisCall(redis.host, redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub'])
   // B's message is published while A's subscription may be down: A must not count on hearing it.
   await b.cache.invalidate('data')
