@@ -12,6 +12,7 @@ t.test('defaults: port 8002, default population, memory cache, admin off', async
     timeoutMs: DEFAULT_TIMEOUT_MS,
     threads: undefined,
     maxQueue: undefined,
+    l1Mb: 32,
     adminToken: undefined,
     metrics: { kind: 'public' },
     serverTiming: true,
@@ -33,6 +34,7 @@ t.test('every variable is read', async (t) => {
     ENERGY_TIMEOUT_MS: '1500',
     ENERGY_THREADS: '3',
     ENERGY_MAX_QUEUE: '0',
+    CACHE_L1_MB: '0',
     ADMIN_TOKEN: 's3cret-s3cret-s3cret',
     METRICS_TOKEN: 'metrics-metrics-metrics',
     SERVER_TIMING: 'off',
@@ -43,7 +45,7 @@ t.test('every variable is read', async (t) => {
     HTTP_MAX_CONNECTIONS: '50',
   })
   t.match(config, {
-    port: 0, agents: 48, seed: 7, timeoutMs: 1500, threads: 3, maxQueue: 0, adminToken: 's3cret-s3cret-s3cret', logLevel: 'debug', redis: undefined,
+    port: 0, agents: 48, seed: 7, timeoutMs: 1500, threads: 3, maxQueue: 0, l1Mb: 0, adminToken: 's3cret-s3cret-s3cret', logLevel: 'debug', redis: undefined,
     metrics: { kind: 'token', token: 'metrics-metrics-metrics' },
     serverTiming: false,
     http: { headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 1000, maxConnections: 50 },
