@@ -30,7 +30,9 @@ export async function serviceOn(t: Test, server: RedisServer): Promise<LoggedSer
     },
   })
   const logger = createLogger('info', sink)
-  const running = await serveInProcess(t, { REDIS_URL: server.url, ENERGY_AGENTS: '48' }, { logger })
+  // Without the in-process tier: every request reaches Redis, so each fault meets the store path
+  // (with it on, most answers never touch Redis and a fault would go unseen).
+  const running = await serveInProcess(t, { REDIS_URL: server.url, ENERGY_AGENTS: '48', CACHE_L1_MB: '0' }, { logger })
   return { ...running, logs, events: (name) => logs.filter((l) => l.event === name) }
 }
 
