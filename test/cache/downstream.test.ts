@@ -4,7 +4,7 @@
  * match the bucket the cache itself serves from.
  */
 import t from 'tap'
-import { STORE_KINDS, harness, eventually, type Harness, type Reply } from './harness.js'
+import { STORE_KINDS, harness, eventually, settled, type Harness, type Reply } from './harness.js'
 import { bucketEndMs, bucketOf } from '../../src/cache/keys.js'
 
 interface Timed extends Reply {
@@ -58,6 +58,8 @@ for (const kind of STORE_KINDS) {
       const { left } = freshFor(reply)
       t.ok(h.clock.ms + left * 1000 <= end, `${expected} at ${h.clock.ms % 30_000} ms: fresh downstream no later than the bucket end`)
       t.ok(h.clock.ms + left * 1000 > end - ROUNDING_MS, `${expected}: fresh downstream until near the bucket end (${left.toFixed(2)} s left)`)
+      // The HITs need the first answer stored; a request before its write landed would wait at the gate.
+      t.ok(await settled(h.cache), 'the answer was stored')
     }
     h.clock.advance(10_000) // into the next bucket: the previous answer is STALE while one refresh waits
     const stale = await timedGet(h, '/data')
