@@ -82,6 +82,7 @@ t.test('Vary names the varied headers, merged with the handler, on MISS, HIT, ST
   const fr = { 'accept-language': 'fr' }
   const seen: Array<[string, Reply]> = []
   seen.push(['MISS', await h.get('/data', fr)])
+  t.ok(await settled(h.cache), 'the entry was stored')
   seen.push(['HIT', await h.get('/data', fr)])
   seen.push(['304', await h.get('/data', { ...fr, 'if-none-match': seen[1]![1].headers.get('etag')! })])
   h.clock.advance(30_000)
@@ -116,6 +117,7 @@ t.test('a handler shorter max-age or s-maxage wins, its other directives stay', 
   } })
   const short = await timedGet(h, '/data?cc=max-age%3D5%2C%20must-revalidate')
   t.equal(short.headers.get('cache-control'), 'public, max-age=5, stale-while-revalidate=30, must-revalidate')
+  t.ok(await settled(h.cache), 'the entry was stored')
   h.clock.advance(3000)
   const later = await timedGet(h, '/data?cc=max-age%3D5%2C%20must-revalidate')
   t.equal(later.xcache, 'HIT')

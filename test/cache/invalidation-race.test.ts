@@ -42,6 +42,7 @@ for (const kind of STORE_KINDS) {
       const next = await h.get('/data')
       t.equal(next.xcache, 'MISS', 'the next request computes again')
       t.same(JSON.parse(next.text), { v: 2, call: 2 })
+      t.ok(await settled(h.cache), 'the new answer was stored')
       t.equal((await h.get('/data')).xcache, 'HIT', 'and the new answer is cached')
     })
   }

@@ -18,6 +18,7 @@ t.test('a Keyv instance as the store: hits, and health() counts its keys', async
   const store = new Keyv({ store: new MemoryStore() })
   const h = await harness(t, { kind: 'memory', cache: { store } })
   t.equal((await h.get('/data')).xcache, 'MISS')
+  t.ok(await settled(h.cache), 'the entry was stored')
   t.equal((await h.get('/data')).xcache, 'HIT')
   t.ok(await eventually(async () => (await h.cache.health()).keys_count === 1), 'keys_count through the Keyv instance')
   t.equal(await h.cache.invalidate('data'), 1, 'invalidate reaches the adapter inside, under Keyv\'s namespace')
@@ -55,6 +56,7 @@ t.test('keyv-file as the store: hits, and the entries outlive the process\'s sto
   const filename = join(dir, 'cache.json')
   const first = await harness(t, { kind: 'memory', cache: { store: new KeyvFile({ filename, writeDelay: 10 }) } })
   const answer = await first.get('/data')
+  t.ok(await settled(first.cache), 'the entry was stored')
   t.equal((await first.get('/data')).xcache, 'HIT')
   // A second cache on a fresh KeyvFile reads what the first wrote to disk, through its serializer.
   t.ok(await eventually(async () => [...(await new KeyvFile({ filename }).keys())].length > 0), 'written to disk')

@@ -24,6 +24,7 @@ for (const kind of STORE_KINDS) {
     t.test('rollover with stale: 0 is the seed behaviour: the first request of a bucket waits', async (t) => {
       const h = await harness(t, { kind, route: { stale: 0 } })
       await h.get('/data')
+      t.ok(await settled(h.cache), 'the answer was stored') // so the MISS is stale: 0's doing
       h.clock.advance(30_000)
       const next = await h.get('/data')
       t.equal(next.xcache, 'MISS')
@@ -38,6 +39,7 @@ for (const kind of STORE_KINDS) {
         ctx.body = { call }
       } })
       const first = await h.get('/data')
+      t.ok(await settled(h.cache), 'the first answer was stored') // or the next bucket finds nothing stale
       h.clock.advance(30_000)
       const stale = await Promise.all(Array.from({ length: 20 }, () => h.get('/data')))
       t.ok(stale.every((r) => r.xcache === 'STALE'), 'all STALE while the refresh runs')
@@ -56,6 +58,7 @@ for (const kind of STORE_KINDS) {
     t.test('stale is served for `stale` seconds only', async (t) => {
       const h = await harness(t, { kind, route: { stale: 5 } })
       await h.get('/data')
+      t.ok(await settled(h.cache), 'the answer was stored') // so the MISS is the stale window's doing
       h.clock.advance(29_000 + 6_000) // 6 s into the next bucket
       t.equal((await h.get('/data')).xcache, 'MISS')
     })
@@ -68,6 +71,7 @@ for (const kind of STORE_KINDS) {
         ctx.body = { call }
       } })
       const good = await h.get('/data')
+      t.ok(await settled(h.cache), 'the good answer was stored')
       fail = true
       h.clock.advance(30_000)
       t.equal((await h.get('/data')).xcache, 'STALE')
@@ -154,6 +158,7 @@ for (const kind of STORE_KINDS) {
     t.test('warm is demand-driven: keys not requested in this window are not warmed', async (t) => {
       const h = await harness(t, { kind, route: { warm: true } })
       await h.get('/data?a=1')
+      t.ok(await settled(h.cache), 'a=1 was stored')
       h.clock.advance(28_500)
       await h.get('/data?a=2') // a new key, computed now; a=1 is idle
       // A warm-up starts as its response finishes, before the reply is read: it would be in flight now.
