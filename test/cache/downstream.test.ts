@@ -4,7 +4,7 @@
  * match the bucket the cache itself serves from.
  */
 import t from 'tap'
-import { STORE_KINDS, harness, eventually, type Harness, type Reply } from './harness.js'
+import { STORE_KINDS, harness, eventually, settled, type Harness, type Reply } from './harness.js'
 import { bucketEndMs, bucketOf } from '../../src/cache/keys.js'
 
 interface Timed extends Reply {
@@ -58,6 +58,8 @@ for (const kind of STORE_KINDS) {
       const { left } = freshFor(reply)
       t.ok(h.clock.ms + left * 1000 <= end, `${expected} at ${h.clock.ms % 30_000} ms: fresh downstream no later than the bucket end`)
       t.ok(h.clock.ms + left * 1000 > end - ROUNDING_MS, `${expected}: fresh downstream until near the bucket end (${left.toFixed(2)} s left)`)
+      // The HITs need the first answer stored; a request before its write landed would wait at the gate.
+      t.ok(await settled(h.cache), 'the answer was stored')
     }
     h.clock.advance(10_000) // into the next bucket: the previous answer is STALE while one refresh waits
     const stale = await timedGet(h, '/data')
@@ -80,6 +82,7 @@ t.test('Vary names the varied headers, merged with the handler, on MISS, HIT, ST
   const fr = { 'accept-language': 'fr' }
   const seen: Array<[string, Reply]> = []
   seen.push(['MISS', await h.get('/data', fr)])
+  t.ok(await settled(h.cache), 'the entry was stored')
   seen.push(['HIT', await h.get('/data', fr)])
   seen.push(['304', await h.get('/data', { ...fr, 'if-none-match': seen[1]![1].headers.get('etag')! })])
   h.clock.advance(30_000)
@@ -114,6 +117,7 @@ t.test('a handler shorter max-age or s-maxage wins, its other directives stay', 
   } })
   const short = await timedGet(h, '/data?cc=max-age%3D5%2C%20must-revalidate')
   t.equal(short.headers.get('cache-control'), 'public, max-age=5, stale-while-revalidate=30, must-revalidate')
+  t.ok(await settled(h.cache), 'the entry was stored')
   h.clock.advance(3000)
   const later = await timedGet(h, '/data?cc=max-age%3D5%2C%20must-revalidate')
   t.equal(later.xcache, 'HIT')

@@ -60,6 +60,8 @@ export interface Harness {
   namespace: string
   /** How many times the handler ran. */
   calls(): number
+  /** How many requests reached the app, counted before the cache: concurrency without assuming timing. */
+  arrived(): number
   get(path: string, headers?: Record<string, string>, method?: string): Promise<Reply>
 }
 
@@ -101,9 +103,14 @@ export async function harness(t: Test, options: HarnessOptions): Promise<Harness
     ...options.cache,
   })
   let calls = 0
+  let arrived = 0
   const handler = options.handler ?? defaultHandler
   const app = new Koa()
   app.silent = true
+  app.use((_ctx, next) => {
+    arrived++
+    return next()
+  })
   const router = new Router()
   const middleware = cache.route({ window: 30, ...options.route })
   const ahead: Middleware[] = options.before ? [options.before] : []
@@ -120,6 +127,7 @@ export async function harness(t: Test, options: HarnessOptions): Promise<Harness
     clock,
     namespace,
     calls: () => calls,
+    arrived: () => arrived,
     async get(path, headers = {}, method = 'GET') {
       const response = await fetch(base + path, { headers, method, redirect: 'manual' })
       const bytes = Buffer.from(await response.arrayBuffer())
@@ -159,4 +167,13 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 5
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   return check()
+}
+
+/**
+ * Polls until no computation of `cache` is in flight. A flight is held until its store write and
+ * lock release settle, so afterwards every finished computation's entry has landed: a test that
+ * expects a HIT waits for this instead of assuming the write beat the next request.
+ */
+export function settled(cache: ResponseCache): Promise<boolean> {
+  return eventually(() => cache.flights.size === 0)
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { STORE_KINDS, harness, eventually } from './harness.js'
+import { STORE_KINDS, harness, settled } from './harness.js'
 import { bucketOf } from '../../src/cache/keys.js'
 import { decodeEntry } from '../../src/cache/entry.js'
 
@@ -10,6 +10,7 @@ for (const kind of STORE_KINDS) {
       const first = await h.get('/data')
       t.equal(first.xcache, 'MISS')
       t.equal(h.calls(), 1)
+      t.ok(await settled(h.cache), 'the entry was stored') // writes never delay replies: wait for it
       const second = await h.get('/data')
       t.equal(second.xcache, 'HIT')
       t.equal(h.calls(), 1, 'the handler did not run again')
@@ -17,7 +18,6 @@ for (const kind of STORE_KINDS) {
       t.equal(second.headers.get('content-type'), 'application/json; charset=utf-8')
       const key = `${h.namespace}:data:${bucketOf(h.clock.ms, 30)}`
       t.equal(key, `${h.namespace}:data:${Math.floor(h.clock.ms / 1000 / 30)}`)
-      await eventually(async () => (await h.cache.store.get(key)) !== undefined)
       const entry = decodeEntry(await h.cache.store.get(key))
       t.equal(entry?.status, 200)
       t.same(entry?.body, first.bytes, 'the stored body is the bytes sent')
@@ -30,6 +30,7 @@ for (const kind of STORE_KINDS) {
       t.equal(first.headers.get('age'), '0')
       const etag = first.headers.get('etag')
       t.match(etag, /^"[A-Za-z0-9_-]{27}"$/, 'strong ETag')
+      t.ok(await settled(h.cache), 'the entry was stored')
       h.clock.advance(12_000)
       const later = await h.get('/data')
       t.equal(later.headers.get('age'), '12')
@@ -48,6 +49,7 @@ for (const kind of STORE_KINDS) {
       const head = await h.get('/data', {}, 'HEAD')
       t.equal(head.status, 200)
       t.equal(head.xcache, 'MISS')
+      t.ok(await settled(h.cache), 'the entry was stored')
       const get = await h.get('/data')
       t.equal(get.xcache, 'HIT')
       t.equal(JSON.parse(get.text).call, 1)
@@ -61,17 +63,20 @@ for (const kind of STORE_KINDS) {
     t.test('query: sorted, allow-listed, or ignored', async (t) => {
       const all = await harness(t, { kind })
       await all.get('/data?b=2&a=1')
+      t.ok(await settled(all.cache), 'the entry was stored')
       t.equal((await all.get('/data?a=1&b=2')).xcache, 'HIT', 'parameter order does not matter')
       t.equal((await all.get('/data?a=1&b=3')).xcache, 'MISS', 'another value is another entry')
       t.equal((await all.get('/data')).xcache, 'MISS', 'no query is another entry')
 
       const allow = await harness(t, { kind, route: { query: ['a'] } })
       await allow.get('/data?a=1&_=123')
+      t.ok(await settled(allow.cache), 'the entry was stored')
       t.equal((await allow.get('/data?a=1&_=456')).xcache, 'HIT', 'a cache-buster outside the allow-list is ignored')
       t.equal((await allow.get('/data?a=2&_=456')).xcache, 'MISS')
 
       const none = await harness(t, { kind, route: { query: false } })
       await none.get('/data?x=1')
+      t.ok(await settled(none.cache), 'the entry was stored')
       t.equal((await none.get('/data?y=2')).xcache, 'HIT')
       t.equal(none.calls(), 1)
     })
@@ -84,6 +89,7 @@ for (const kind of STORE_KINDS) {
       const fr = await h.get('/data', { 'accept-language': 'fr' })
       t.equal(fr.xcache, 'MISS')
       t.equal(JSON.parse(fr.text).lang, 'fr')
+      t.ok(await settled(h.cache), 'both variants were stored')
       const en2 = await h.get('/data', { 'accept-language': 'en' })
       t.equal(en2.xcache, 'HIT')
       t.same(en2.bytes, en.bytes)
@@ -94,6 +100,7 @@ for (const kind of STORE_KINDS) {
         ctx.body = { call, echo: ctx.get('x-anything') }
       } })
       const first = await h.get('/data', { 'x-anything': 'one' })
+      t.ok(await settled(h.cache), 'the entry was stored')
       const second = await h.get('/data', { 'x-anything': 'two' })
       t.equal(second.xcache, 'HIT')
       t.same(second.bytes, first.bytes)
@@ -107,7 +114,9 @@ for (const kind of STORE_KINDS) {
         const reply = await h.get('/data')
         t.equal(reply.status, 200)
         t.equal(reply.xcache, 'MISS')
-        t.ok(await eventually(async () => decodeEntry(await h.cache.store.get(key)) !== undefined), 'overwritten with a good entry')
+        // Settled, not polled: the next garbage must not meet this flight still holding the key.
+        t.ok(await settled(h.cache), 'the computation ended')
+        t.ok(decodeEntry(await h.cache.store.get(key)) !== undefined, 'overwritten with a good entry')
         t.equal((await h.get('/data')).xcache, 'HIT')
       }
     })
@@ -120,6 +129,7 @@ for (const kind of STORE_KINDS) {
         ctx.body = body
       } })
       await h.get('/data')
+      t.ok(await settled(h.cache), 'the entry was stored')
       const hit = await h.get('/data')
       t.equal(hit.xcache, 'HIT')
       t.ok(hit.bytes.equals(body))

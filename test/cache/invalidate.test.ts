@@ -1,5 +1,5 @@
 import t from 'tap'
-import { STORE_KINDS, harness, eventually } from './harness.js'
+import { STORE_KINDS, harness, eventually, settled } from './harness.js'
 import { cacheKey, keyPrefix } from '../../src/cache/keys.js'
 
 for (const kind of STORE_KINDS) {
@@ -10,6 +10,7 @@ for (const kind of STORE_KINDS) {
       await h.get('/data?v=1')
       h.clock.advance(30_000)
       await h.get('/data?v=2')
+      t.ok(await settled(h.cache), 'the three entries were stored')
       const neighbours = ['data:x', 'data-x', 'dat', '*', 'data{1}'].map((name) =>
         cacheKey(keyPrefix(h.namespace, name, false), 1, ''),
       )
@@ -29,10 +30,13 @@ for (const kind of STORE_KINDS) {
       await h.get('/data?v=1')
       await other.get('/data')
       const key = cacheKey(keyPrefix(h.namespace, 'data', false), Math.floor(h.clock.ms / 30_000), '')
-      t.ok(await eventually(async () => (await h.cache.store.get(key)) !== undefined))
+      // invalidateKey bars the route's writes still running: let every entry land first.
+      t.ok((await settled(h.cache)) && (await settled(other.cache)), 'the entries were stored')
+      t.ok((await h.cache.store.get(key)) !== undefined)
       t.equal(await h.cache.invalidateKey(key), true)
       t.equal((await h.get('/data')).xcache, 'MISS')
       t.equal((await h.get('/data?v=1')).xcache, 'HIT', 'the other variant stayed')
+      t.ok(await settled(h.cache), 'the recomputed entry was stored')
       t.ok((await h.cache.clear()) >= 2)
       t.equal((await h.get('/data?v=1')).xcache, 'MISS')
       t.equal((await other.get('/data')).xcache, 'HIT', 'another namespace on the same backend is untouched')
@@ -41,6 +45,7 @@ for (const kind of STORE_KINDS) {
     t.test('health() reports backend, state, keys, memory and counts', async (t) => {
       const h = await harness(t, { kind })
       await h.get('/data')
+      t.ok(await settled(h.cache), 'the entry was stored')
       await h.get('/data')
       await h.get('/data', { cookie: 'x=1' })
       const health = await h.cache.health()

@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import { createResponseCache, type ResponseCache } from '../../src/index.js'
 import type { RouteOptions } from '../../src/cache/options.js'
 import { bucketOf } from '../../src/cache/keys.js'
-import { makeStore, quietLogger, serveApp, STORE_KINDS, TestClock, type StoreKind } from './harness.js'
+import { makeStore, quietLogger, serveApp, settled, STORE_KINDS, TestClock, type StoreKind } from './harness.js'
 
 interface App {
   cache: ResponseCache
@@ -69,6 +69,8 @@ for (const kind of STORE_KINDS) {
     const second = await app.get('/users/2')
     t.equal(second.xcache, 'MISS', 'another user is not the first user\'s entry')
     t.same(second.body.params, { id: '2' })
+    // Writes never delay replies: each HIT below waits for the entries it needs to have landed.
+    t.ok(await settled(app.cache), 'both users were stored')
     t.equal((await app.get('/users/1')).body.call, first.body.call, 'the first user is a hit')
     t.equal((await app.get('/users/%31')).xcache, 'HIT', 'a percent-encoded value is the same resource')
     t.not((await app.get('/users/%FF')).body.call, (await app.get('/users/%FE')).body.call, 'invalid escapes stay apart')
@@ -79,13 +81,16 @@ for (const kind of STORE_KINDS) {
     t.equal((await app.get('/m/y/x')).xcache, 'MISS')
     t.equal((await app.get('/opt')).xcache, 'MISS', 'an optional parameter, left out')
     t.equal((await app.get('/opt/1')).xcache, 'MISS', 'and given')
+    t.ok(await settled(app.cache), 'the entries were stored')
     t.equal((await app.get('/opt')).xcache, 'HIT')
     t.equal((await app.get('/files/a/b')).xcache, 'MISS', 'a wildcard')
     t.equal((await app.get('/files/a/c')).xcache, 'MISS')
+    t.ok(await settled(app.cache), 'the entries were stored')
     t.equal((await app.get('/files/a/b')).xcache, 'HIT')
 
     const bucket = bucketOf(app.clock.now(), 30)
     await app.get('/energy/gradient')
+    t.ok(await settled(app.cache), 'the entries were stored')
     t.ok(await app.cache.store.get(`${app.namespace}:plain:${bucket}`), 'a route without parameters keeps the seed\'s key')
     t.ok(await app.cache.store.get(`${app.namespace}:user:id=1:${bucket}`), 'the resource stands before the bucket')
   })
@@ -93,11 +98,15 @@ for (const kind of STORE_KINDS) {
   t.test(`${kind}: invalidate one resource, or every resource of a route`, async (t) => {
     const app = await serve(t, kind, routed())
     for (const path of ['/users/1', '/users/2', '/api/items/1']) await app.get(path)
+    // An invalidation counts stored entries and bars writes still running: let them land first.
+    t.ok(await settled(app.cache), 'the entries were stored')
     t.equal(await app.cache.invalidate('user', { id: '1' }), 1, 'one resource')
     t.equal((await app.get('/users/1')).xcache, 'MISS')
     t.equal((await app.get('/users/2')).xcache, 'HIT', 'the other resource stays')
+    t.ok(await settled(app.cache), 'the entries were stored')
     t.equal(await app.cache.invalidate('user', { id: 1 }), 1, 'numbers name the same resource')
     await app.get('/users/1')
+    t.ok(await settled(app.cache), 'the entries were stored')
     t.equal(await app.cache.invalidate('user'), 2, 'the whole route')
     t.equal((await app.get('/users/2')).xcache, 'MISS')
     t.equal((await app.get('/api/items/1')).xcache, 'HIT', 'another route stays')
@@ -114,10 +123,12 @@ for (const kind of STORE_KINDS) {
     app.cache.on('compute', (event) => labels.add(event.route))
     const one = await app.get('/x/1')
     t.equal(one.xcache, 'MISS')
+    t.ok(await settled(app.cache), 'the entries were stored')
     t.equal((await app.get('/x/%31')).body.call, one.body.call, '/x/%31 is /x/1')
     for (const other of ['/x/2', '/X/1', '/x/1/', '/x//1']) {
       t.equal((await app.get(other)).xcache, 'MISS', `${other} is a path of its own`)
     }
+    t.ok(await settled(app.cache), 'the entries were stored')
     t.same([...labels], ['app'], 'one route name for every path: one metric label')
     const bucket = bucketOf(app.clock.now(), 30)
     t.ok(await app.cache.store.get(`${app.namespace}:app:/x/1:${bucket}`), 'the path is the resource')

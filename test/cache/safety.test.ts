@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import t from 'tap'
-import { STORE_KINDS, eventually, harness } from './harness.js'
+import { STORE_KINDS, harness, settled } from './harness.js'
 import { createResponseCache } from '../../src/index.js'
 import { bucketOf } from '../../src/cache/keys.js'
 import { decodeEntry } from '../../src/cache/entry.js'
@@ -11,6 +11,7 @@ for (const kind of STORE_KINDS) {
     t.test('requests with Authorization or Cookie bypass the cache', async (t) => {
       const h = await harness(t, { kind })
       await h.get('/data')
+      t.ok(await settled(h.cache), 'the anonymous entry was stored')
       for (const headers of [{ authorization: 'Bearer alice' }, { cookie: 'session=bob' }] as Array<Record<string, string>>) {
         const reply = await h.get('/data', headers)
         t.equal(reply.xcache, 'BYPASS')
@@ -26,6 +27,7 @@ for (const kind of STORE_KINDS) {
       } })
       const alice = await h.get('/data', { authorization: 'alice' })
       await h.get('/data', { authorization: 'bob' })
+      t.ok(await settled(h.cache), 'both entries were stored')
       const alice2 = await h.get('/data', { authorization: 'alice' })
       t.equal(alice2.xcache, 'HIT')
       t.same(alice2.bytes, alice.bytes)
@@ -73,9 +75,11 @@ for (const kind of STORE_KINDS) {
       } })
       const big = await h.get('/data?chunks=4')
       t.equal(big.bytes.length, 4 * chunk.length, 'the client got every byte')
+      t.ok(await settled(h.cache), 'its computation ended') // so "not stored" is not just "not yet stored"
       t.equal((await h.get('/data?chunks=4')).xcache, 'MISS', 'not stored')
       const small = await h.get('/data?chunks=1')
       t.equal(small.bytes.length, chunk.length)
+      t.ok(await settled(h.cache), 'the small answer was stored')
       const again = await h.get('/data?chunks=1')
       t.equal(again.xcache, 'HIT', 'a small stream is stored')
       t.ok(again.bytes.equals(small.bytes))
@@ -97,7 +101,9 @@ for (const kind of STORE_KINDS) {
         t.equal(reply.xcache, 'MISS', `${label}: a miss`)
         t.equal(reply.headers.get('set-cookie'), null)
         t.equal(reply.status, 200)
-        t.ok(await eventually(async () => decodeEntry(await h.cache.store.get(key)) !== undefined), `${label}: overwritten by a valid entry`)
+        // Settled, not polled: the next planted entry must not meet this flight still holding the key.
+        t.ok(await settled(h.cache))
+        t.ok(decodeEntry(await h.cache.store.get(key)) !== undefined, `${label}: overwritten by a valid entry`)
         await h.cache.store.delete(key)
       }
     })
