@@ -61,7 +61,11 @@ for (const backend of ['memory', 'redis'] as const) {
     const calibrate = (await request(base, '/energy/calibrate')).json
     t.equal(calibrate.calibration_metrics.total_tasks, calibrate.task_results.length, 'the successful tasks, counted and listed')
 
-    const health = await request(base, '/health')
+    // /health reads the store at most once a second (a snapshot shared with the dashboard).
+    const health = await waitFor('/health to count the three entries', async () => {
+      const answer = await request(base, '/health')
+      return answer.json?.keys_count === 3 ? answer : undefined
+    })
     t.equal(health.status, 200)
     t.equal(health.headers.get('cache-control'), 'no-store')
     t.match(health.json, {
