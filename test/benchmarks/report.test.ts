@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { median } from '../../benchmarks/lib/stats.js'
-import { evaluate, HIT_TARGETS, OUTAGE_TARGET, rolloverTarget } from '../../benchmarks/lib/targets.js'
+import { energyRatioTarget, evaluate, HIT_TARGETS, OUTAGE_TARGET, rolloverTarget } from '../../benchmarks/lib/targets.js'
 import { appendHistory, historyEntry, readHistory, renderHistoryChart } from '../../benchmarks/report/history.js'
 import { updateReadme } from '../../benchmarks/report/readme.js'
 import type { RunResults } from '../../benchmarks/report/markdown.js'
@@ -19,6 +19,9 @@ t.test('throughput targets gate full runs only; counts gate both', async (t) => 
   t.equal(evaluate(HIT_TARGETS.A1, 0.949, false).pass, false)
   const failed = evaluate(OUTAGE_TARGET, 1, true)
   t.same([failed.pass, failed.gating], [false, true], 'one failed request fails a quick run')
+  t.equal(evaluate(energyRatioTarget('gradient'), 900, true).gating, true, 'a before/after ratio gates a quick run')
+  t.equal(evaluate(energyRatioTarget('monitor'), 900, true).gating, false, "monitor's (850 KiB answer) gates full runs only")
+  t.equal(evaluate(energyRatioTarget('monitor'), 900, false).gating, true)
   const rollover = rolloverTarget(50)
   t.equal(evaluate(rollover, 0.4, true).pass, true, 'the rollover share keeps its quick margin')
   t.equal(evaluate(rollover, 0.4, false).pass, false)
