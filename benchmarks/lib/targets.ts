@@ -69,7 +69,7 @@ export function stampedeTarget(id: string, what: string): TargetSpec {
  * gates full runs only: since issue 14 its answer lists every agent (850 KiB at 2,000 agents), and
  * on this 2-core machine a Koa route returning a prepared buffer of that size already takes
  * 0.75-1.0 ms (p50, loopback, measured 2026-11-27) against an uncached monitor of about 1.5 s, so
- * the ratio sits at 960-1,300x and a quick run's few samples decide the 1,000x by chance. Reported
+ * the ratio moves between about 940x and 1,750x from run to run and a quick run decides 1,000x by chance. Reported
  * on issue 8 with these numbers; the target itself is unchanged.
  */
 export function energyRatioTarget(endpoint: string): TargetSpec {
