@@ -10,10 +10,10 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.service.json ./
 COPY src ./src
 COPY adapters ./adapters
-RUN npm run build
+RUN npm run build:service
 RUN node --input-type=module -e " \
   import { cpSync } from 'node:fs'; \
   import { nodeFileTrace } from '@vercel/nft'; \

@@ -121,7 +121,7 @@ t.test('Dockerfile: node 20 by default, npm ci, build, run the compiled npm star
   const froms = instructions.filter((l) => l.startsWith('FROM '))
   t.ok(froms.length === 2 && froms.every((l) => l.startsWith('FROM ${NODE_IMAGE}')), 'both stages on NODE_IMAGE')
   t.ok(instructions.some((l) => /^RUN npm ci\b/.test(l)), 'npm ci')
-  t.ok(instructions.some((l) => /^RUN npm run build$/.test(l)), 'npm run build')
+  t.ok(instructions.some((l) => /^RUN npm run build:service$/.test(l)), 'npm run build:service (the library and the service)')
   t.ok(instructions.some((l) => /^EXPOSE 8002$/.test(l)))
   const cmd = instructions.filter((l) => l.startsWith('CMD ')).at(-1)
   const pkg = JSON.parse(read('package.json')) as { scripts: { start: string } }
@@ -130,7 +130,7 @@ t.test('Dockerfile: node 20 by default, npm ci, build, run the compiled npm star
   const compiled = `${build.compilerOptions.outDir}/${script.replace(/\.ts$/, '.js')}`
   t.same(JSON.parse(cmd?.slice(4) ?? '[]'), ['node', compiled], `CMD runs ${compiled}, what npm start runs, compiled`)
   t.match(dockerfile, new RegExp(`nodeFileTrace\\(\\[[^\\]]*'${compiled}'`), 'the runtime files are traced from that entry')
-  for (const copied of ['src', 'adapters', 'package.json', 'package-lock.json', 'tsconfig.build.json']) {
+  for (const copied of ['src', 'adapters', 'package.json', 'package-lock.json', 'tsconfig.build.json', 'tsconfig.service.json']) {
     t.ok(instructions.some((l) => l.startsWith('COPY ') && l.includes(copied)), `copies ${copied}`)
   }
   t.ok(instructions.includes('USER node'), 'does not run as root')
