@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process'
 import { PassThrough } from 'node:stream'
-import type { AddressInfo } from 'node:net'
 import Koa from 'koa'
 import Router from '@koa/router'
 import type { Test } from 'tap'
@@ -13,7 +12,7 @@ import { RedisStore, type RedisStoreOptions } from '../../adapters/redis.js'
 import { createResponseCache, type ResponseCache } from '../../src/index.js'
 import { run } from '../../src/cli/program.js'
 import type { CliIo } from '../../src/cli/context.js'
-import { quietLogger } from '../cache/harness.js'
+import { quietLogger, serveApp } from '../cache/harness.js'
 
 export const ROUTES = ['gradient', 'monitor', 'calibrate'] as const
 
@@ -47,14 +46,7 @@ export async function startApp(t: Test, storeOptions: RedisStoreOptions, namespa
   const app = new Koa()
   app.silent = true
   app.use(router.routes())
-  const server = app.listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  t.teardown(async () => {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-    await cache.close()
-  })
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, cache, store, calls }
+  return { base: await serveApp(t, app, cache), cache, store, calls }
 }
 
 /** Requests each route until Redis holds its entry (the cache writes after answering). */
