@@ -68,6 +68,12 @@ export function createMetrics(cache: ResponseCache): EnergyMetrics {
   storeGauge('cache_store_read_only', 'Whether the cache store (Redis) is read-only, a replica: computed answers are not shared', (h) => (h.readOnly ? 1 : 0))
   storeGauge('cache_store_memory_used_bytes', 'Memory the cache store (Redis) uses', (h) => h.memory_usage?.used)
   storeGauge('cache_store_memory_max_bytes', 'The cache store\'s memory limit (Redis maxmemory; 0 for none)', (h) => h.memory_usage?.max)
+  // The in-process tier and its invalidation channel (absent while the tier is off).
+  storeGauge('cache_l1_entries', 'Entries in the cache\'s in-process tier', (h) => h.l1?.entries)
+  storeGauge('cache_l1_bytes', 'Bytes held by the cache\'s in-process tier', (h) => h.l1?.bytes)
+  storeGauge('cache_l1_hits', 'Answers the in-process tier gave without asking the store, since start', (h) => h.l1?.hits)
+  storeGauge('cache_invalidation_messages_sent', 'Invalidation messages this instance published, since start', (h) => h.l1?.messages_sent)
+  storeGauge('cache_invalidation_messages_received', 'Invalidation messages from other instances applied here, since start', (h) => h.l1?.messages_received)
 
   const setCircuit = (state: CircuitState): void => {
     for (const s of CIRCUIT_STATES) circuit.set({ state: s }, s === state ? 1 : 0)

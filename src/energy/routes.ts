@@ -182,6 +182,7 @@ function healthHandler(deps: RouteDeps): Middleware {
         stale: h.stale,
         computations: h.computations,
         store_errors: h.store_errors,
+        l1: h.l1,
         uptime,
       }
     } catch (error) {
