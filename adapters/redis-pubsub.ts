@@ -7,6 +7,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { PubSub, PubSubState } from './contract.js'
+import { absorbLaterSocketErrors } from './redis-wire.js'
 
 /** How long to wait before trying another master for the subscription on a Cluster. */
 const CLUSTER_RETRY_MS = 500
@@ -39,7 +40,8 @@ export class RedisPubSub implements PubSub {
       subscriber.on('message', (from: string, message: string) => {
         if (from === channel) onMessage(message)
       })
-      subscriber.on('error', () => {}) // reported through onState; the store logs its own errors
+      // Reported through onState; the store logs its own errors.
+      subscriber.on('error', () => absorbLaterSocketErrors(subscriber))
       subscriber.on('ready', () => {
         subscriber.subscribe(channel).then(
           () => {

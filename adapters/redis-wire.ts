@@ -92,3 +92,14 @@ export function parseInfo(text: string): Map<string, string> {
   }
   return fields
 }
+
+/**
+ * ioredis listens for one 'error' per socket (`stream.once('error')`), but a TLS socket whose
+ * handshake fails can report two (the certificate check, then the server's alert), and a second
+ * error with no listener ends the process. Called from the client's own 'error' event, when the
+ * first one has been taken: the socket's later errors are then dropped (the first was reported).
+ */
+export function absorbLaterSocketErrors(client: unknown): void {
+  const stream = (client as { stream?: { listenerCount?(event: string): number; on?(event: string, listener: () => void): unknown } }).stream
+  if (stream?.listenerCount && stream.on && stream.listenerCount('error') === 0) stream.on('error', () => {})
+}

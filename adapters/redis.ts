@@ -4,7 +4,7 @@ import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type PubSub, type StoreExtras, type StoreInfo } from './contract.js'
 import { RedisPubSub } from './redis-pubsub.js'
-import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
+import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, absorbLaterSocketErrors, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { nonNegative, positive } from './checks.js'
 import { asStoreError } from './store-errors.js'
@@ -87,6 +87,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     if (this.cluster) this.#role = 'cluster'
     this.opts = { dialect: 'redis', url: describeTarget(options), operationTimeout }
     this.client.on('error', (error: unknown) => {
+      absorbLaterSocketErrors(this.client)
       this.#lastError = asStoreError(error, 'connection')
       this.#emitError(error)
     })

@@ -11,7 +11,10 @@ import { serve, type Get } from './stack.js'
  * (the cache joins them to a flight before it awaits anything), so no timing is assumed.
  */
 async function gated(t: Test, answer: (ctx: Context, call: number) => void): Promise<{ get: Get; calls: () => number; arrived: () => number; release: () => void }> {
-  const cache = createResponseCache({ namespace: `c${randomUUID().slice(0, 8)}` })
+  // A clock that stands still: requests spread across a real minute boundary would fall in two
+  // buckets, hence two flights, and the counts below would depend on when the test ran.
+  const now = Math.floor(Date.now() / 60_000) * 60_000 + 1000
+  const cache = createResponseCache({ namespace: `c${randomUUID().slice(0, 8)}`, clock: () => now })
   let calls = 0
   let arrived = 0
   let release: () => void = () => undefined
