@@ -8,11 +8,12 @@ import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 /**
- * Percent floors, about two points under what the full suite measured when they were set (lines
- * 91.2%, branches 84.6% on 2026-11-27; runs differ by a point or so with timing-dependent paths):
- * raise them as coverage rises, never lower them quietly.
+ * Percent floors, under what full runs of the suite measured when they were set (2026-11-27:
+ * lines 89.98-91.44%, branches 83.14-86.76% across three clean runs: the totals tap reports move
+ * between runs, so the floor keeps about three points of room): raise them as coverage rises,
+ * never lower them quietly.
  */
-export const FLOOR = { lines: 89, branches: 82 } as const
+export const FLOOR = { lines: 87, branches: 80 } as const
 
 interface Counts {
   total: number
