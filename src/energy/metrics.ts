@@ -55,12 +55,17 @@ export function createMetrics(cache: ResponseCache): EnergyMetrics {
     registers,
   })
 
-  // Read on scrape from health(), which reads the store at most once a second whatever the scrapers.
+  // Read on scrape from health(), which reads the store at most once a second whatever the
+  // scrapers; one reading serves every gauge of a scrape (prom-client collects them together).
+  let reading: Promise<CacheHealth | undefined> | undefined
+  const healthOnce = (): Promise<CacheHealth | undefined> =>
+    (reading ??= cache.health().catch(() => undefined).finally(() => setImmediate(() => (reading = undefined))))
   const storeGauge = (name: string, help: string, pick: (h: CacheHealth) => number | undefined): Gauge =>
     new Gauge({
       name, help, registers,
       async collect() {
-        const value = await cache.health().then(pick, () => undefined)
+        const health = await healthOnce()
+        const value = health === undefined ? undefined : pick(health)
         if (value === undefined) this.reset()
         else this.set(value)
       },
