@@ -7,8 +7,9 @@
  * real computation behind this endpoint, is reported beside it as `system_energy`.
  */
 import { mulberry32, clipSpectralNorm } from './linalg.js'
-import { ALPHA, LAMBDA, BETA, energyTerms, agentId, energyProxy, countActive } from './model.js'
-import type { Population } from './model.js'
+import { ALPHA, LAMBDA, BETA, energyTerms, energyProxy } from './energy-terms.js'
+import { agentId, countActive } from './population.js'
+import type { Population } from './population.js'
 
 
 const TASK_TYPES = ['optimization', 'exploration', 'analysis'] as const

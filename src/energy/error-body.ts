@@ -5,7 +5,8 @@
  * SeedCore's nested `calibration_metrics.error`.
  */
 import type { CalibrateResponse } from './calibrate.js'
-import type { EnergyTerms, GradientResponse, MonitorResponse } from './model.js'
+import type { EnergyTerms } from './energy-terms.js'
+import type { GradientResponse, MonitorResponse } from './model.js'
 import type { Endpoint } from './pool.js'
 import type { RouterMetrics } from './router-metrics.js'
 

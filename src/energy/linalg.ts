@@ -34,6 +34,13 @@ export function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, le
   return s0 + s1 + s2 + s3
 }
 
+/** Arithmetic mean; 0 for an empty array. */
+export function mean(a: Float64Array): number {
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i] as number
+  return a.length === 0 ? 0 : s / a.length
+}
+
 export function sumSquares(a: Float64Array): number {
   return dot(a, 0, a, 0, a.length)
 }

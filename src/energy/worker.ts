@@ -5,8 +5,10 @@
  */
 import { threadId } from 'node:worker_threads'
 import { calibrate, type CalibrateResponse } from './calibrate.js'
-import { createPopulation, gradient, monitor } from './model.js'
-import type { GradientResponse, MonitorResponse, Population } from './model.js'
+import { gradient, monitor } from './model.js'
+import type { GradientResponse, MonitorResponse } from './model.js'
+import { createPopulation } from './population.js'
+import type { Population } from './population.js'
 
 export type Endpoint = 'gradient' | 'monitor' | 'calibrate'
 

@@ -1,9 +1,11 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { ALPHA, BETA, LAMBDA, createPopulation, energyTerms, gradient, monitor } from '../../src/energy/model.js'
+import { ALPHA, BETA, LAMBDA, energyTerms } from '../../src/energy/energy-terms.js'
+import { gradient, monitor } from '../../src/energy/model.js'
+import { createPopulation } from '../../src/energy/population.js'
 import { calibrate } from '../../src/energy/calibrate.js'
 import { clipSpectralNorm } from '../../src/energy/linalg.js'
-import type { Population } from '../../src/energy/model.js'
+import type { Population } from '../../src/energy/population.js'
 
 const NOW = 1_700_000_000_000
 

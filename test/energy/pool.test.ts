@@ -1,7 +1,8 @@
 import t from 'tap'
 import { threadId as mainThreadId } from 'node:worker_threads'
 import { ComputeCancelledError, ComputeTimeoutError, PoolBusyError, createEnergyPool } from '../../src/energy/pool.js'
-import { createPopulation, gradient } from '../../src/energy/model.js'
+import { gradient } from '../../src/energy/model.js'
+import { createPopulation } from '../../src/energy/population.js'
 import { calibrate as calibrate_ } from '../../src/energy/calibrate.js'
 
 const NOW = 1_700_000_000_000

@@ -5,7 +5,7 @@
  * fields are allowed; where SeedCore's own value came from a bug, ours stays and the README says so.
  */
 import t from 'tap'
-import { createPopulation } from '../../src/energy/model.js'
+import { createPopulation } from '../../src/energy/population.js'
 import { errorBody, CALIBRATION_FAILED } from '../../src/energy/error-body.js'
 import { request, serveInProcess, shapeProblems, SHAPES } from './support.js'
 
