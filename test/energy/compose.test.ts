@@ -12,7 +12,8 @@ import { ROOT } from './support.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed YAML is read field by field */
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
-const compose: any = parse(read('docker-compose.yml'))
+// Merge keys on, as compose reads them: api-2 is `<<: *api` with its own port.
+const compose: any = parse(read('docker-compose.yml'), { merge: true })
 const dockerfile = read('Dockerfile')
 const dockerignore = read('.dockerignore').split('\n').map((l) => l.trim())
 
@@ -28,7 +29,7 @@ function after(list: string[], flag: string): string[] {
   return at < 0 ? [] : list.slice(at + 1)
 }
 
-const VARIABLE = /\$\{([A-Z_]+)(?::([-?])([^}]*))?\}/g
+const VARIABLE = /\$\{([A-Z_][A-Z0-9_]*)(?::([-?])([^}]*))?\}/g
 
 /** Compose's interpolation of ${NAME}, ${NAME:-default} and ${NAME:?error}, with `env` as the environment. */
 function interpolate(value: unknown, env: Record<string, string> = {}): string {
@@ -43,8 +44,8 @@ function interpolate(value: unknown, env: Record<string, string> = {}): string {
 /** Every variable the compose file reads. */
 const composeVariables = new Set([...read('docker-compose.yml').matchAll(VARIABLE)].map((m) => m[1]))
 
-t.test('services: redis, a read-only replica and the API', async (t) => {
-  t.same(Object.keys(compose.services).sort(), ['api', 'redis', 'redis-replica'])
+t.test('services: redis, a read-only replica and two API instances', async (t) => {
+  t.same(Object.keys(compose.services).sort(), ['api', 'api-2', 'redis', 'redis-replica'])
 })
 
 t.test('redis: 7.2-alpine, append-only, 256mb allkeys-lru, redis-cli ping healthcheck (as in the seed)', async (t) => {
@@ -111,6 +112,18 @@ t.test('api: built from the Dockerfile, Redis by host/port/db, after a healthy r
   t.ok(grace && Number(grace[1]) * 1000 > config.timeoutMs, 'the stop grace period outlasts a computation')
 })
 
+t.test('api-2: a second instance of api on its own port; both keep an in-process tier on the one Redis', async (t) => {
+  const { ports: ports1, ...api } = compose.services.api
+  const { ports: ports2, ...api2 } = compose.services['api-2']
+  t.same(api2, api, 'the same image, Redis, environment and lifecycle as api')
+  t.same(ports2.map((p: string) => interpolate(p)), ['127.0.0.1:8003:8002'], 'published on this machine only, next to api')
+  t.same(ports2.map((p: string) => interpolate(p, { API_2_PORT: '9001' })), ['127.0.0.1:9001:8002'])
+  t.not(interpolate(ports2[0]).split(':')[1], interpolate(ports1[0]).split(':')[1], 'two host ports')
+  const env = Object.fromEntries(Object.entries(api.environment as Record<string, unknown>).map(([k, v]) => [k, interpolate(v, { REDIS_PASSWORD: 'pw' })]))
+  t.equal(loadConfig(env).l1Mb, 32, 'the in-process tier is on (CACHE_L1_MB, 32 MiB unless given)')
+  t.equal(loadConfig({ ...env, CACHE_L1_MB: interpolate(api.environment.CACHE_L1_MB, { CACHE_L1_MB: '0' }) }).l1Mb, 0, 'CACHE_L1_MB=0 turns it off')
+})
+
 t.test('Dockerfile: node 20 by default, npm ci, build, run the compiled npm start as node', async (t) => {
   const instructions = dockerfile
     .replace(/\\\n/g, ' ')
@@ -144,7 +157,7 @@ t.test('what CI runs sets only variables the compose file reads', async (t) => {
   const exported = /^export TEST_REDIS_BACKEND=docker (.*)$/m.exec(script)?.[1] ?? ''
   const fromScript = ['REDIS_IMAGE', 'NODE_IMAGE'].filter((name) => new RegExp(`\\b${name}\\b`).test(exported))
   t.same(fromScript, ['REDIS_IMAGE', 'NODE_IMAGE'], 'the script hands its images to compose')
-  const fromStack = [...(/const env = \{ \.\.\.process\.env, ([^}]*)\}/.exec(stack)?.[1] ?? '').matchAll(/([A-Z_]+):/g)].map((m) => m[1])
+  const fromStack = [...(/const env = \{ \.\.\.process\.env, ([^}]*)\}/.exec(stack)?.[1] ?? '').matchAll(/([A-Z_][A-Z0-9_]*):/g)].map((m) => m[1])
   t.ok(fromStack.includes('REDIS_PASSWORD'), 'the stack test sets a password')
   for (const name of [...fromScript, ...fromStack]) t.ok(composeVariables.has(name), `docker-compose.yml reads ${name}`)
 })

@@ -1,14 +1,15 @@
 /**
  * A Redis user with a password and only the commands the cache needs (the ACL SETUSER line in
  * README.md, run as written), on a real server: every cache operation works, the recovery probe
- * works after an outage (issue 17, item 2), a refused probe is logged with its reason, and a wrong
- * password is a clear E_STORE_AUTH that never shows the password.
+ * works after an outage (issue 17, item 2), invalidations reach another instance's in-process tier
+ * over pub/sub (issue 9), a refused probe is logged with its reason, and a wrong password is a clear
+ * E_STORE_AUTH that never shows the password.
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { RedisStore } from '../../adapters/redis.js'
-import { eventually, harness, quietLogger } from '../cache/harness.js'
+import { eventually, harness, quietLogger, TestClock } from '../cache/harness.js'
 import { ROOT } from '../energy/support.js'
 import { redisCall } from '../support/probe.js'
 import { redisFor, type RedisServer } from '../support/redis.js'
@@ -20,7 +21,7 @@ const events = (lines: Array<{ obj: unknown }>, name: string) => lines.filter((l
 function readmeAcl(password: string, namespace: string): string[] {
   const line = /^ACL SETUSER .*$/m.exec(readFileSync(`${ROOT}README.md`, 'utf8'))?.[0]
   if (!line) throw new Error('README.md has no ACL SETUSER line')
-  return line.replace('>CHANGE-ME', `>${password}`).replace(/~energy([:!])/g, `~${namespace}$1`).split(' ').slice(2)
+  return line.replace('>CHANGE-ME', `>${password}`).replace(/([~&])energy([:!])/g, `$1${namespace}$2`).split(' ').slice(2)
 }
 
 async function aclUser(server: RedisServer, namespace: string): Promise<{ url: string; password: string }> {
@@ -72,6 +73,44 @@ t.test('the README ACL user: every operation works, and the cache comes back aft
   await server.resume()
   t.ok(await eventually(() => engineOf(h.cache).store.state === 'closed', 10_000), 'the probe brings the cache back onto Redis')
   t.same(await aclLog(server), [], 'the probe needed nothing the ACL refuses')
+})
+
+t.test('the README ACL user: invalidate() and clear() reach another instance over pub/sub', async (t) => {
+  const server = await redisFor(t)
+  const namespace = `acl${randomBytes(3).toString('hex')}`
+  const { url } = await aclUser(server, namespace)
+  const logger = quietLogger()
+  const clock = new TestClock()
+  const state = { version: 0 }
+  const instance = async () => {
+    const store = new RedisStore({ url, logger, operationTimeout: 1000 })
+    t.equal(await store.ready(), true, 'connects as the restricted user')
+    const h = await harness(t, {
+      kind: 'memory',
+      logger,
+      clock,
+      cache: { store, namespace, operationTimeout: 1500, l1: { maxBytes: 1 << 20 } },
+      handler: (ctx) => void (ctx.body = { v: state.version }),
+    })
+    // The subscriber is a connection of its own: ready check, then SUBSCRIBE on the namespace's channel.
+    t.ok(await eventually(async () => (await h.cache.health()).l1?.channel === 'subscribed', 10_000), 'the invalidation channel is subscribed as the restricted user')
+    return h
+  }
+  const [a, b] = [await instance(), await instance()]
+  for (const how of ['invalidate', 'clear'] as const) {
+    const holds = async () => {
+      const reply = await a.get('/data')
+      return JSON.parse(reply.text).v === state.version && reply.xcache === 'HIT' && (await a.cache.health()).l1!.entries > 0
+    }
+    t.ok(await eventually(holds), `A holds version ${state.version} in its in-process tier`)
+    const heard = (await a.cache.health()).l1!.messages_received
+    state.version++
+    await (how === 'clear' ? b.cache.clear() : b.cache.invalidate('data'))
+    t.ok(await eventually(async () => (await a.cache.health()).l1!.messages_received === heard + 1), `${how}() on B reaches A`)
+    t.equal((await b.cache.health()).l1!.messages_sent, how === 'clear' ? 2 : 1, `${how}() on B published its message (not awaited by the call)`)
+    t.equal(JSON.parse((await a.get('/data')).text).v, state.version, 'A no longer serves its copy')
+  }
+  t.same(await aclLog(server), [], 'Redis refused nothing (ACL LOG is empty)')
 })
 
 t.test('a probe the ACL refuses is logged once with its reason', async (t) => {
