@@ -12,6 +12,7 @@ import { consoleLogger, type CacheStore, type Logger } from '../../adapters/cont
 import type { CacheTarget } from './cache-target.js'
 import type { Lookup, Outcome, Plan } from './engine-types.js'
 import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
+import { OptionError } from './errors.js'
 import { Flights, PeerLock, lockKeyOf } from './flight.js'
 import { generationsOf } from './generations.js'
 import { Invalidations } from './invalidation.js'
@@ -28,7 +29,7 @@ const engines = new WeakMap<object, CacheEngine>()
 /** The engine behind a ResponseCache (the middleware, the dashboard, the service's metrics and the tests use it). */
 export function engineOf(cache: EventEmitter<CacheEvents>): CacheEngine {
   const engine = engines.get(cache)
-  if (!engine) throw new TypeError('not a ResponseCache')
+  if (!engine) throw new OptionError('cache', 'a ResponseCache (createResponseCache())', cache)
   return engine
 }
 

@@ -7,6 +7,7 @@
  * (H H^T or W H), so an answer takes time in proportion to N^2 * d, the way SeedCore's took seconds.
  */
 
+import { OptionError } from '../cache/errors.js'
 import { applyPairWeights, clipSpectralNorm, dot, gaussian, mulberry32, pairTerm, sumSquares } from './linalg.js'
 
 export const ALPHA = 0.1 // entropy weight
@@ -77,9 +78,9 @@ export interface EnergyTerms {
 export function createPopulation(options: PopulationOptions): Population {
   const { agents: n, dim: d = DEFAULT_DIM, seed, hyperedges = DEFAULT_HYPEREDGES } = options
   for (const [name, value] of [['agents', n], ['dim', d], ['hyperedges', hyperedges]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`)
+    if (!Number.isInteger(value) || value < 1) throw new OptionError(name, 'a positive integer', value)
   }
-  if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`)
+  if (!Number.isFinite(seed)) throw new OptionError('seed', 'a finite number', seed)
   const rng = mulberry32(seed)
   const H = new Float64Array(n * d)
   const scale = 1 / Math.sqrt(d) // rows of roughly unit norm
