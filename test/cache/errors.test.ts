@@ -7,6 +7,7 @@ import { createDashboard } from '../../src/dashboard/index.js'
 import { CacheError, createResponseCache, EntryError, ERROR_CODES, OptionError, cacheKey, keyPrefix } from '../../src/index.js'
 import { encodeEntry } from '../../src/cache/entry.js'
 import type { ResponseCache } from '../../src/index.js'
+import { thrown, thrownAtOnce } from '../support/thrown.js'
 
 t.test('the codes are exported, each with what it means', async (t) => {
   for (const code of ['E_OPTION', 'E_CONFIG', 'E_ENTRY', 'E_STORE_TIMEOUT', 'E_STORE_UNAVAILABLE', 'E_STORE_PARTIAL'] as const) {
@@ -24,27 +25,17 @@ t.test('bad input anywhere in the library is an OptionError naming what was wron
     ['a dashboard on something that is not a cache', () => createDashboard({} as ResponseCache), 'cache'],
   ]
   for (const [why, run, option] of cases) {
-    let thrown: unknown
-    try {
-      await run()
-    } catch (error) {
-      thrown = error
-    }
-    t.ok(thrown instanceof OptionError && thrown instanceof CacheError, `${why}: an OptionError`)
-    t.match(thrown, { code: 'E_OPTION', option }, why)
+    const error = await thrown(run)
+    t.ok(error instanceof OptionError && error instanceof CacheError, `${why}: an OptionError`)
+    t.match(error, { code: 'E_OPTION', option }, why)
   }
 })
 
 t.test('an entry that cannot be replayed is an EntryError', async (t) => {
   const entry = { status: 99, headers: [], body: Buffer.alloc(0), created: 0, bucket: 1 }
-  let thrown: unknown
-  try {
-    encodeEntry(entry)
-  } catch (error) {
-    thrown = error
-  }
-  t.ok(thrown instanceof EntryError && thrown instanceof CacheError, 'an EntryError, so a CacheError')
-  t.match(thrown, { code: 'E_ENTRY' })
+  const error = thrownAtOnce(() => encodeEntry(entry))
+  t.ok(error instanceof EntryError && error instanceof CacheError, 'an EntryError, so a CacheError')
+  t.match(error, { code: 'E_ENTRY' })
 })
 
 t.test('the option errors keep the original as cause when there is one', async (t) => {

@@ -5,9 +5,11 @@
  */
 import Keyv from 'keyv'
 import t, { type Test } from 'tap'
+import { consoleLogger } from '../../adapters/contract.js'
 import { MemoryStore, type MemoryStoreOptions } from '../../adapters/memory.js'
 import { resolveCacheOptions, resolveRoute, type CacheOptions, type RouteOptions } from '../../src/cache/options.js'
 import { OptionError } from '../../src/index.js'
+import { thrownAtOnce } from '../support/thrown.js'
 
 /** Per option: values that resolve, and values refused (with the option the error must name, when it is not the option itself). */
 interface Row<O> {
@@ -52,20 +54,11 @@ const MEMORY_STORE_OPTIONS: { [K in keyof MemoryStoreOptions]-?: Row<MemoryStore
   maxEntries: { good: [{ maxEntries: 1 }], bad: [[{ maxEntries: 0 }], [{ maxEntries: -1 }], [{ maxEntries: N }]] },
 }
 
-function refusal(run: () => unknown): unknown {
-  try {
-    run()
-  } catch (error) {
-    return error
-  }
-  return undefined
-}
-
 function check<O>(t: Test, table: Record<string, Row<O>>, prefix: string, resolve: (options: Partial<O>) => unknown): void {
   for (const [option, { good, bad }] of Object.entries(table)) {
     for (const options of good) t.doesNotThrow(() => resolve(options), `${prefix}${option}: ${JSON.stringify(options)} resolves`)
     for (const [options, named = option] of bad) {
-      const error = refusal(() => resolve(options))
+      const error = thrownAtOnce(() => resolve(options))
       t.ok(error instanceof OptionError, `${prefix}${option}: ${String(JSON.stringify(options))} is refused with an OptionError`)
       t.match(error, { code: 'E_OPTION', option: `${prefix}${named}` }, `naming ${prefix}${named}`)
     }
@@ -85,7 +78,11 @@ t.test('MemoryStore: every option', async (t) => {
 })
 
 t.test('defaults resolve to what the option types say', async (t) => {
-  t.match(resolveCacheOptions({}), { namespace: 'cache', operationTimeout: 150, failureThreshold: 3, probeInterval: 1000, hashTag: undefined, l1: undefined })
+  const resolved = resolveCacheOptions({})
+  t.match(resolved, { namespace: 'cache', clock: Date.now, operationTimeout: 150, failureThreshold: 3, probeInterval: 1000, hashTag: false, logger: consoleLogger, l1: undefined })
+  t.ok(resolved.store instanceof MemoryStore && resolved.fallback instanceof MemoryStore, 'a MemoryStore, and a MemoryStore fallback')
+  t.equal(resolveCacheOptions({ fallback: false }).fallback, undefined)
+  t.equal(resolveCacheOptions({ store: Object.assign(new MemoryStore(), { cluster: true }) }).hashTag, true, 'hash tags on a Cluster store')
   t.match(resolveCacheOptions({ l1: { maxBytes: 1 } }).l1, { maxEntries: 10_000 })
   const route = resolveRoute({ window: 30 })
   t.match(route, { windowMs: 30_000, staleMs: 30_000, errorTtlMs: 10_000, query: true, vary: [], shared: false, ignoreCredentials: false, warm: false, maxBodyBytes: 2 ** 20 })

@@ -4,6 +4,7 @@ import { CacheError, OptionError } from '../../src/index.js'
 import { ComputeCancelledError, ComputeTimeoutError, PoolBusyError, PoolClosedError, SERVICE_ERROR_CODES, ServiceError } from '../../src/energy/errors.js'
 import { createPopulation } from '../../src/energy/model.js'
 import { createEnergyPool } from '../../src/energy/pool.js'
+import { thrownAtOnce } from '../support/thrown.js'
 
 t.test('each service error is a CacheError with its code, and keeps its cause', async (t) => {
   const cause = new Error('worker terminated')
@@ -30,15 +31,6 @@ t.test('bad pool and population options are OptionErrors naming the option', asy
   ]
   for (const [run, option] of cases) {
     t.throws(run, { name: 'OptionError', code: 'E_OPTION', option }, option)
-    t.ok(thrown(run) instanceof OptionError, `${option}: an OptionError, so a CacheError`)
+    t.ok(thrownAtOnce(run) instanceof OptionError, `${option}: an OptionError, so a CacheError`)
   }
 })
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run()
-  } catch (error) {
-    return error
-  }
-  return undefined
-}
