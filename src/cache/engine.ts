@@ -1,8 +1,9 @@
 /**
  * The engine behind ResponseCache: keys, lookups, single flight, writes and invalidation. It
  * knows entries and policy; Koa stays in middleware.ts and failure in ResilientStore. Nothing
- * here is public: the package exports ResponseCache, whose members are the public API, and
- * the middleware, the dashboard and the tests reach the engine through engineOf().
+ * here is public: the package exports ResponseCache, whose members are the public API. Its
+ * route() hands this engine to the middleware; the dashboard, the service's circuit gauge and
+ * the tests reach it through engineOf().
  */
 import type { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
@@ -25,7 +26,7 @@ import { fromText, toText } from './text-entry.js'
 
 const engines = new WeakMap<object, CacheEngine>()
 
-/** The engine behind a ResponseCache (the middleware, the dashboard, the service's metrics and the tests use it). */
+/** The engine behind a ResponseCache; an OptionError for anything else (createDashboard({}) names its `cache`). */
 export function engineOf(cache: EventEmitter<CacheEvents>): CacheEngine {
   const engine = engines.get(cache)
   if (!engine) throw new OptionError('cache', 'a ResponseCache (createResponseCache())', cache)
