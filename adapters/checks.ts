@@ -21,3 +21,8 @@ export function rejectUnknownKeys(options: object, known: readonly string[], pre
   const unknown = Object.keys(options).find((key) => !known.includes(key))
   if (unknown !== undefined) throw OptionError.unknown(prefix + unknown, known)
 }
+
+/** A TTL an adapter applies: a finite number of ms above 0; anything else means "no expiry" (Keyv's contract). */
+export function hasTtl(ttl: number | undefined): ttl is number {
+  return typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0
+}

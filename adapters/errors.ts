@@ -3,24 +3,32 @@
  * stable `code`, so callers branch on codes, never on message text, and keeps
  * the underlying error as `cause`.
  */
-export type ErrorCode =
-  | 'E_CONFIG' // a malformed environment variable
-  | 'E_OPTION' // a malformed option passed in code
-  | 'E_STORE_TIMEOUT' // a store operation took longer than its budget
-  | 'E_STORE_UNAVAILABLE' // the store is known to be down (circuit open)
-  | 'E_STORE_CONNECTION' // the store could not be reached, or the connection dropped
-  | 'E_STORE_AUTH' // the store refused the credentials (wrong user or password, or none given)
-  | 'E_STORE_TLS' // the TLS handshake failed (unknown CA, host name mismatch, expired certificate)
-  | 'E_STORE_NOPERM' // the store's ACL refused a command or a key
-  | 'E_STORE_OOM' // the store is out of memory and refuses writes
-  | 'E_STORE_READONLY' // the store is a replica and refuses writes
-  | 'E_STORE' // the store answered with an error
-  | 'E_STORE_PARTIAL' // an invalidation reached only part of the store (a Cluster master down); retried
-  | 'E_COMPUTE_TIMEOUT' // a computation ran past its hard timeout
+export const ERROR_CODES = {
+  E_CONFIG: 'a malformed environment variable (ConfigError, `variable` names it)',
+  E_OPTION: 'a malformed option passed in code (OptionError, `option` names it)',
+  E_ENTRY: 'a response that cannot be stored and replayed as it is (EntryError); it is served uncached',
+  E_STORE_TIMEOUT: 'a store operation took longer than its budget',
+  E_STORE_UNAVAILABLE: 'the store answered that it cannot serve now: loading its data, no master, cluster down, try again',
+  E_STORE_CONNECTION: 'the store could not be reached, or the connection dropped',
+  E_STORE_AUTH: 'the store refused the credentials (wrong user or password, or none given)',
+  E_STORE_TLS: 'the TLS handshake failed (unknown CA, host name mismatch, expired certificate)',
+  E_STORE_NOPERM: "the store's ACL refused a command or a key",
+  E_STORE_OOM: 'the store is out of memory and refuses writes',
+  E_STORE_READONLY: 'the store is a replica and refuses writes',
+  E_STORE: 'the store answered with an error',
+  E_STORE_PARTIAL: 'an invalidation reached only part of the store (a Cluster master down); retried',
+} as const
 
-export class CacheError extends Error {
-  readonly code: ErrorCode
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+/** The library's codes, to switch on (`error.code === 'E_STORE_TIMEOUT'`). */
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/**
+ * The base of every error the project raises on purpose. `Code` is the library's catalogue by
+ * default; the energy service has its own small one on the same base (src/energy/errors.ts).
+ */
+export class CacheError<Code extends string = ErrorCode> extends Error {
+  readonly code: Code
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'CacheError'
     this.code = code
@@ -30,8 +38,8 @@ export class CacheError extends Error {
 /** A malformed environment variable; `variable` names it so start-up can say which. */
 export class ConfigError extends CacheError {
   readonly variable: string
-  constructor(variable: string, expected: string, got: string) {
-    super('E_CONFIG', `${variable} must be ${expected}, got ${JSON.stringify(got)}`)
+  constructor(variable: string, expected: string, got: string, options?: { cause?: unknown }) {
+    super('E_CONFIG', `${variable} must be ${expected}, got ${JSON.stringify(got)}`, options)
     this.name = 'ConfigError'
     this.variable = variable
   }
@@ -40,8 +48,8 @@ export class ConfigError extends CacheError {
 /** A malformed option; `option` names it (for example `route.window`). */
 export class OptionError extends CacheError {
   readonly option: string
-  constructor(option: string, expected: string, got: unknown) {
-    super('E_OPTION', `option ${option} must be ${expected}, got ${describe(got)}`)
+  constructor(option: string, expected: string, got: unknown, options?: { cause?: unknown }) {
+    super('E_OPTION', `option ${option} must be ${expected}, got ${describe(got)}`, options)
     this.name = 'OptionError'
     this.option = option
   }

@@ -1,12 +1,18 @@
 import { EventEmitter } from 'node:events'
 import { LRUCache } from 'lru-cache'
 import type { StoreExtras, StoreInfo } from './contract.js'
-import { positiveInt } from './checks.js'
+import { hasTtl, positiveInt } from './checks.js'
 
 export interface MemoryStoreOptions {
-  /** Byte budget for keys plus values; least recently used entries go first. Default 64 MiB. */
+  /**
+   * Byte budget for keys plus values; least recently used entries go first.
+   * @default 64 * 2 ** 20 (64 MiB)
+   */
   maxBytes?: number
-  /** Entry cap, enforced alongside the byte budget. Default 100,000. */
+  /**
+   * Entry cap, enforced alongside the byte budget.
+   * @default 100_000
+   */
   maxEntries?: number
 }
 
@@ -80,7 +86,7 @@ export class MemoryStore extends EventEmitter implements StoreExtras {
       this.#lru.delete(key)
       return false
     }
-    this.#lru.set(key, value, validTtl(ttl))
+    this.#lru.set(key, value, ttlOption(ttl))
     return true
   }
 
@@ -125,7 +131,7 @@ export class MemoryStore extends EventEmitter implements StoreExtras {
   }
 
   async bumpGenerations(keys: string[], ttlMs: number): Promise<void> {
-    for (const key of keys) this.#generations.set(key, String(Number(this.#generations.get(key) ?? 0) + 1), validTtl(ttlMs))
+    for (const key of keys) this.#generations.set(key, String(Number(this.#generations.get(key) ?? 0) + 1), ttlOption(ttlMs))
   }
 
   /** Check and write happen in one synchronous step, so no invalidation can come between them. */
@@ -172,6 +178,7 @@ function valueBytes(value: unknown): number {
   return JSON.stringify(value)?.length ?? 8
 }
 
-function validTtl(ttl: number | undefined): { ttl?: number } {
-  return typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? { ttl: Math.ceil(ttl) } : {}
+/** lru-cache's option for a TTL in ms, rounded up; none for no expiry. */
+function ttlOption(ttl: number | undefined): { ttl?: number } {
+  return hasTtl(ttl) ? { ttl: Math.ceil(ttl) } : {}
 }

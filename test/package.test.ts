@@ -107,7 +107,7 @@ export type Store = RedisStore
  */
 const PUBLIC_EXPORTS: Record<string, string[]> = {
   'koa-bucket-cache': [
-    'CacheError', 'CacheEvents', 'CacheHealth', 'CacheOptions', 'CacheResult', 'CacheStore', 'CircuitState',
+    'CacheError', 'CacheEvents', 'CacheHealth', 'CacheOptions', 'CacheResult', 'CacheStore', 'CircuitState', 'ERROR_CODES', 'EntryError',
     'ComputeEvent', 'ConfigError', 'ErrorCode', 'Logger', 'LookupEvent', 'OptionError', 'ResourceParams',
     'ResponseCache', 'RouteOptions', 'StoreExtras', 'StoreInfo', 'bucketOf', 'cacheKey', 'createResponseCache', 'keyPrefix',
   ],

@@ -6,7 +6,7 @@
 import type { CachedEntry } from './entry.js'
 import { bucketEndMs } from './keys.js'
 import type { ResolvedRoute } from './options.js'
-import { isGoodStatus } from './policy.js'
+import { isErrorStatus } from './policy.js'
 
 /**
  * Seconds since the entry was computed, rounded up: with `max-age` rounded down, max-age minus
@@ -34,7 +34,7 @@ const OWN_DIRECTIVES = new Set(['public', 'private', 'max-age', 's-maxage', 'sta
  * STALE answer says how long it may still be used. Error answers: `no-store`.
  */
 export function cacheControl(entry: CachedEntry, route: ResolvedRoute, credentialed: boolean, handler: string | undefined): string {
-  if (!isGoodStatus(entry.status)) return 'no-store'
+  if (isErrorStatus(entry.status)) return 'no-store'
   const lifetime = lifetimeSeconds(entry, route)
   let maxAge = lifetime
   let sMaxAge: number | undefined

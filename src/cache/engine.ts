@@ -1,17 +1,18 @@
 /**
  * The engine behind ResponseCache: keys, lookups, single flight, writes and invalidation. It
  * knows entries and policy; Koa stays in middleware.ts and failure in ResilientStore. Nothing
- * here is public: the package exports ResponseCache, whose members are the public API, and
- * the middleware, the dashboard and the tests reach the engine through engineOf().
+ * here is public: the package exports ResponseCache, whose members are the public API. Its
+ * route() hands this engine to the middleware; the dashboard, the service's circuit gauge and
+ * the tests reach it through engineOf().
  */
 import type { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import { LRUCache } from 'lru-cache'
-import { MemoryStore } from '../../adapters/memory.js'
-import { consoleLogger, type CacheStore, type Logger } from '../../adapters/contract.js'
+import type { Logger } from '../../adapters/contract.js'
 import type { CacheTarget } from './cache-target.js'
 import type { Lookup, Outcome, Plan } from './engine-types.js'
 import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
+import { OptionError } from './errors.js'
 import { Flights, PeerLock, lockKeyOf } from './flight.js'
 import { generationsOf } from './generations.js'
 import { Invalidations } from './invalidation.js'
@@ -19,16 +20,16 @@ import { bucketEndMs, bucketOf, cacheKey, keyPrefix, variantOf } from './keys.js
 import { LocalTier } from './local-tier.js'
 import { CacheStats, computeEvent, HealthReader, type CacheEvents, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute } from './options.js'
-import { isGoodStatus } from './policy.js'
+import { isErrorStatus } from './policy.js'
 import { ResilientStore, type CircuitState, type GenerationSnapshot } from './resilient-store.js'
 import { fromText, toText } from './text-entry.js'
 
 const engines = new WeakMap<object, CacheEngine>()
 
-/** The engine behind a ResponseCache (the middleware, the dashboard, the service's metrics and the tests use it). */
+/** The engine behind a ResponseCache; an OptionError for anything else (createDashboard({}) names its `cache`). */
 export function engineOf(cache: EventEmitter<CacheEvents>): CacheEngine {
   const engine = engines.get(cache)
-  if (!engine) throw new TypeError('not a ResponseCache')
+  if (!engine) throw new OptionError('cache', 'a ResponseCache (createResponseCache())', cache)
   return engine
 }
 
@@ -66,12 +67,11 @@ export class CacheEngine {
   constructor(options: CacheOptions, events: EventEmitter<CacheEvents>) {
     this.#events = events
     this.options = resolveCacheOptions(options)
-    this.logger = options.logger ?? consoleLogger
-    const primary = (options.store ?? new MemoryStore()) as CacheStore
-    const fallback = options.fallback === false ? undefined : ((options.fallback ?? new MemoryStore()) as CacheStore)
-    this.#hashTag = this.options.hashTag ?? primary.cluster === true
+    this.logger = this.options.logger
+    const primary = this.options.store
+    this.#hashTag = this.options.hashTag
     this.#asText = primary.buffers !== true
-    this.store = new ResilientStore(primary, fallback, { ...this.options, logger: this.logger })
+    this.store = new ResilientStore(primary, this.options.fallback, this.options)
     const { l1 } = this.options
     if (l1) this.#local = new LocalTier(l1, primary, this.options.namespace, this.options.clock, this.logger, (inv) => this.invalidations.dropRemote(inv))
     this.invalidations = new Invalidations({
@@ -130,12 +130,12 @@ export class CacheEngine {
     const withStale = plan.route.staleMs > 0
     const values = await this.store.getMany(withStale ? [plan.current, plan.previous] : [plan.current])
     const current = this.#decode(values[0])
-    if (current && isGoodStatus(current.status)) {
+    if (current && !isErrorStatus(current.status)) {
       local?.set(plan.current, current, this.#servedUntil(current, plan.route), epoch)
       return { kind: 'hit', entry: current }
     }
     const previous = withStale ? this.#decode(values[1]) : undefined
-    const stale = previous && isGoodStatus(previous.status) && this.#withinStale(previous, plan.route) ? previous : undefined
+    const stale = previous && !isErrorStatus(previous.status) && this.#withinStale(previous, plan.route) ? previous : undefined
     // A cached error in the current bucket means a refresh just failed: serve the stale
     // answer (stale-if-error) and wait for the error entry to expire before trying again.
     if (current && this.#errorFresh(current, plan.route)) {
@@ -154,7 +154,7 @@ export class CacheEngine {
   fill(plan: Plan, key: string, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
     const lock = new PeerLock(this.store, lockKeyOf(key), this.#lockTtl(plan), async () => {
       const entry = this.#decode(await this.store.get(key))
-      return entry && (isGoodStatus(entry.status) || this.#errorFresh(entry, plan.route)) ? entry : undefined
+      return entry && (!isErrorStatus(entry.status) || this.#errorFresh(entry, plan.route)) ? entry : undefined
     })
     const guards = generationsOf(key, this.options.namespace)
     // The generations this computation will be stored under, read before it starts (see generations.ts).
@@ -172,21 +172,21 @@ export class CacheEngine {
       try {
         return await this.#compute(plan, reason, compute)
       } catch (error) {
-        await lock.release() // settle() runs on success only: do not leave peers waiting out the TTL
+        await lock.release() // storeAndRelease() runs on success only: do not leave peers waiting out the TTL
         throw error
       }
     }
-    const settle = async (outcome: Outcome): Promise<void> => {
+    const storeAndRelease = async (outcome: Outcome): Promise<void> => {
       const { entry } = outcome
       if (entry && outcome.shared && !outcome.peer && read) {
         const epoch = this.#local?.epoch ?? 0
         // Only an entry the store took (no invalidation since `read`) becomes the local copy.
         const stored = await this.write(key, entry, plan.route, read)
-        if (stored === true && isGoodStatus(entry.status)) this.#local?.set(key, entry, this.#servedUntil(entry, plan.route), epoch)
+        if (stored === true && !isErrorStatus(entry.status)) this.#local?.set(key, entry, this.#servedUntil(entry, plan.route), epoch)
       }
       await lock.release()
     }
-    return this.flights.run(key, work, settle)
+    return this.flights.run(key, work, storeAndRelease)
   }
 
   async #compute(plan: Plan, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
@@ -254,7 +254,7 @@ export class CacheEngine {
 
   /** The end of what an entry may serve, by the cache's clock: its bucket plus the stale window, or its errorTtl. */
   #servedUntil(entry: CachedEntry, route: ResolvedRoute): number {
-    return isGoodStatus(entry.status) ? bucketEndMs(entry.bucket, route.windowMs) + route.staleMs : entry.created + route.errorTtlMs
+    return !isErrorStatus(entry.status) ? bucketEndMs(entry.bucket, route.windowMs) + route.staleMs : entry.created + route.errorTtlMs
   }
 
   /**
@@ -277,7 +277,7 @@ export class CacheEngine {
   /** Waits for running computations, then closes both stores; later requests pass through uncached. */
   async close(): Promise<void> {
     this.#closed = true
-    await this.flights.settle()
+    await this.flights.drain()
     await this.invalidations.sent()
     await this.#local?.close()
     this.store.close()

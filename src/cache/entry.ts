@@ -20,6 +20,7 @@
 // sits in the store is a miss, and the next computation overwrites it.
 import { createHash } from 'node:crypto'
 import { Buffer } from 'node:buffer'
+import { EntryError } from './errors.js'
 
 export interface CachedEntry {
   /** 200..599. */
@@ -111,32 +112,32 @@ export function strongEtag(body: Buffer): string {
 
 function checkEntry(e: CachedEntry): void {
   if (!Number.isInteger(e.status) || e.status < MIN_STATUS || e.status > MAX_STATUS) {
-    throw new RangeError(`entry status must be an integer in ${MIN_STATUS}..${MAX_STATUS}, got ${e.status}`)
+    throw new EntryError(`entry status must be an integer in ${MIN_STATUS}..${MAX_STATUS}, got ${e.status}`)
   }
-  if (!Number.isFinite(e.created)) throw new RangeError(`entry created must be finite, got ${e.created}`)
-  if (!Number.isSafeInteger(e.bucket)) throw new RangeError(`entry bucket must be a safe integer, got ${e.bucket}`)
-  if (e.headers.length > MAX_HEADERS) throw new RangeError(`entry has ${e.headers.length} headers, at most ${MAX_HEADERS}`)
+  if (!Number.isFinite(e.created)) throw new EntryError(`entry created must be finite, got ${e.created}`)
+  if (!Number.isSafeInteger(e.bucket)) throw new EntryError(`entry bucket must be a safe integer, got ${e.bucket}`)
+  if (e.headers.length > MAX_HEADERS) throw new EntryError(`entry has ${e.headers.length} headers, at most ${MAX_HEADERS}`)
   let bytes = 0
   for (const [name, value] of e.headers) {
     checkHeader(name, value)
     bytes += name.length + value.length
   }
-  if (bytes > MAX_HEADER_BYTES) throw new RangeError(`entry headers take ${bytes} bytes, at most ${MAX_HEADER_BYTES}`)
-  if (e.body.length > MAX_BODY_BYTES) throw new RangeError(`entry body has ${e.body.length} bytes, at most ${MAX_BODY_BYTES}`)
+  if (bytes > MAX_HEADER_BYTES) throw new EntryError(`entry headers take ${bytes} bytes, at most ${MAX_HEADER_BYTES}`)
+  if (e.body.length > MAX_BODY_BYTES) throw new EntryError(`entry body has ${e.body.length} bytes, at most ${MAX_BODY_BYTES}`)
 }
 
 function checkHeader(name: string, value: string): void {
   if (name.length > MAX_NAME_BYTES || !HEADER_NAME.test(name)) {
-    throw new RangeError(`header name must be 1..${MAX_NAME_BYTES} lower-case token chars, got ${JSON.stringify(name)}`)
+    throw new EntryError(`header name must be 1..${MAX_NAME_BYTES} lower-case token chars, got ${JSON.stringify(name)}`)
   }
-  if (UNREPLAYED_HEADERS.has(name)) throw new RangeError(`header ${name} is never replayed`)
+  if (UNREPLAYED_HEADERS.has(name)) throw new EntryError(`header ${name} is never replayed`)
   if (value.length > MAX_VALUE_BYTES || !HEADER_VALUE.test(value)) {
-    throw new RangeError(`header ${name} has a value Node could not replay or longer than ${MAX_VALUE_BYTES} bytes`)
+    throw new EntryError(`header ${name} has a value Node could not replay or longer than ${MAX_VALUE_BYTES} bytes`)
   }
 }
 
 /**
- * The stored bytes of an entry. Throws RangeError for an entry that could not be replayed as it
+ * The stored bytes of an entry. Throws EntryError for an entry that could not be replayed as it
  * is (status out of range, invalid header, too many or too long headers): treat it as uncacheable.
  */
 export function encodeEntry(e: CachedEntry): Buffer {

@@ -53,7 +53,7 @@ export class Flights<T> {
   }
 
   /** Resolves when every running flight and its linger have settled (for close(): no write after it). */
-  async settle(): Promise<void> {
+  async drain(): Promise<void> {
     // #lingering holds every flight's linger, forgotten flights' included.
     await Promise.allSettled([...this.#running.values(), ...this.#lingering])
   }

@@ -94,7 +94,7 @@ function percentEncode(name: string): string {
  */
 export function encodeRouteName(name: string): string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`route name must be a non-empty string, got ${JSON.stringify(name)}`)
+    throw new OptionError('route name', 'a non-empty string', name)
   }
   return fitSegment(percentEncode(name))
 }
@@ -238,7 +238,7 @@ export function variantOf(input: VariantInput): string {
 export function cacheKey(prefix: string, bucket: number, variant: string): string {
   // A huge or fractional bucket would print as `1e+21` or `1.5` and break the length bound.
   if (!Number.isSafeInteger(bucket)) {
-    throw new RangeError(`bucket must be a safe integer, got ${bucket}`)
+    throw new OptionError('bucket', 'a safe integer', bucket)
   }
   return variant === '' ? `${prefix}${bucket}` : `${prefix}${bucket}:${variant}`
 }

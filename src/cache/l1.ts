@@ -11,9 +11,11 @@ import type { CachedEntry } from './entry.js'
 export interface L1Options {
   /** Byte budget for bodies and headers. */
   maxBytes: number
-  /** Entry cap, enforced alongside the byte budget. Default 10,000. */
+  /** Entry cap, enforced alongside the byte budget. @default DEFAULT_L1_MAX_ENTRIES */
   maxEntries?: number
 }
+
+export const DEFAULT_L1_MAX_ENTRIES = 10_000
 
 /** Bookkeeping bytes per entry (LRU node, the entry object, its header pairs). */
 const ENTRY_OVERHEAD = 256
@@ -43,7 +45,7 @@ export class L1Tier {
     // Expiry is ours, not lru-cache's TTL: the cache's clock is injectable and may jump (lru-cache
     // caches "now" and treats a start time of 0 as no TTL at all).
     this.#lru = new LRUCache<string, Kept>({
-      max: options.maxEntries ?? 10_000,
+      max: options.maxEntries ?? DEFAULT_L1_MAX_ENTRIES,
       maxSize: options.maxBytes,
       sizeCalculation: (kept, key) => sizeOf(kept.entry, key),
     })

@@ -1,99 +1,158 @@
 import type { Keyv, KeyvStoreAdapter } from 'keyv'
-import type { Logger } from '../../adapters/contract.js'
+import { consoleLogger, type CacheStore, type Logger } from '../../adapters/contract.js'
+import { MemoryStore } from '../../adapters/memory.js'
 import { nonNegative, positive, positiveInt, rejectUnknownKeys } from '../../adapters/checks.js'
 import { OptionError } from './errors.js'
 import { validateNamespace } from './keys.js'
+import { DEFAULT_L1_MAX_ENTRIES } from './l1.js'
 
 /** The checks live with the adapters, which use them too; re-exported for existing imports. */
 export { nonNegative, positive, positiveInt, rejectUnknownKeys }
 
-/** Options of createResponseCache(). */
+/** Options of createResponseCache(). Each default is written here once, and applied by resolveCacheOptions(). */
 export interface CacheOptions {
-  /** Any Keyv storage adapter or Keyv instance. Default: a MemoryStore. */
+  /**
+   * Any Keyv storage adapter or Keyv instance.
+   * @default new MemoryStore()
+   */
   store?: KeyvStoreAdapter | Keyv
-  /** Serves while the store is down. Default: a MemoryStore; false: no fallback (misses). */
+  /**
+   * Serves while the store is down; false: no fallback (a store failure is a miss).
+   * @default new MemoryStore()
+   */
   fallback?: KeyvStoreAdapter | Keyv | false
-  /** Key prefix. Default 'cache'. */
+  /**
+   * Key prefix: 1 to 64 characters of A-Z a-z 0-9 . _ -
+   * @default 'cache'
+   */
   namespace?: string
-  /** Milliseconds since the epoch; injectable for tests. Default Date.now. */
+  /**
+   * Milliseconds since the epoch; injectable for tests.
+   * @default Date.now
+   */
   clock?: () => number
-  /** Budget of one store operation in ms before the fallback answers. Default 150. */
+  /**
+   * Budget of one store operation in ms before the fallback answers.
+   * @default 150
+   */
   operationTimeout?: number
-  /** Consecutive store failures that open the circuit. Default 3. */
+  /**
+   * Consecutive store failures that open the circuit.
+   * @default 3
+   */
   failureThreshold?: number
-  /** While open, how often a probe asks the store whether it is back, in ms. Default 1000. */
+  /**
+   * While open, how often a probe asks the store whether it is back, in ms.
+   * @default 1000
+   */
   probeInterval?: number
-  /** Use a Redis Cluster hash tag so a route's buckets share a slot. Default: the store's `cluster` flag. */
+  /**
+   * Use a Redis Cluster hash tag so a route's buckets share a slot.
+   * @default the store's `cluster` flag (true for a RedisStore on a Cluster)
+   */
   hashTag?: boolean
+  /**
+   * Where warnings go (pino and console fit).
+   * @default console
+   */
   logger?: Logger
   /**
-   * The in-process tier in front of the store: a hit there sends no command to the store. Off
-   * unless given. With a store shared by several processes it is read only while the store's
-   * invalidation channel is subscribed (RedisStore: pub/sub), so every instance drops what another
-   * invalidates. `maxEntries` default 10,000.
+   * The in-process tier in front of the store: a hit there sends no command to the store. With a
+   * store shared by several processes it is read only while the store's invalidation channel is
+   * subscribed (RedisStore: pub/sub), so every instance drops what another invalidates.
+   * `maxEntries` defaults to DEFAULT_L1_MAX_ENTRIES (10,000).
+   * @default undefined (off)
    */
   l1?: { maxBytes: number; maxEntries?: number }
 }
 
-/** Options of cache.route(). */
+/** Options of cache.route(). Each default is written here once, and applied by resolveRoute(). */
 export interface RouteOptions {
   /** Bucket length in seconds: the key changes every `window` seconds. Required. */
   window: number
   /**
-   * Key segment and metric label; default the @koa/router route name, else the matched path
-   * pattern, and `app` when mounted outside a router. Give each app-level mount its own name.
+   * Key segment and metric label. Give each app-level mount its own name.
+   * @default the @koa/router route name, else the matched path pattern, and `app` outside a router
    */
   name?: string
-  /** Seconds a previous bucket may be served while a refresh runs, or after a failed one. Default `window`; 0 turns both off. */
+  /**
+   * Seconds a previous bucket may be served while a refresh runs, or after a failed one; 0 turns both off.
+   * @default window
+   */
   stale?: number
-  /** Seconds a 5xx answer is cached when no stale answer can be served. Default 10; 0 does not cache errors. */
+  /**
+   * Seconds a 5xx answer is cached when no stale answer can be served; 0 does not cache errors.
+   * @default 10
+   */
   errorTtl?: number
-  /** Query in the key: true all parameters (sorted), false none, or an allow-list of names. Default true. */
+  /**
+   * Query in the key: true all parameters (sorted), false none, or an allow-list of names.
+   * @default true
+   */
   query?: boolean | readonly string[]
-  /** Request headers whose values select a variant. */
+  /**
+   * Request headers whose values select a variant.
+   * @default []
+   */
   vary?: readonly string[]
   /**
    * Cache requests with Authorization or Cookie too; requires `vary` to name the headers that
    * select the answer. A credential not named in `vary` still bypasses: with
    * `vary: ['authorization']`, a request with a Cookie is not served from the cache.
+   * @default false
    */
   shared?: boolean
   /**
    * The answer does not depend on Authorization or Cookie: requests carrying them are served from the
-   * cache like any other (answers with Set-Cookie are still never stored). Default false.
+   * cache like any other (answers with Set-Cookie are still never stored).
+   * @default false
    */
   ignoreCredentials?: boolean
-  /** Compute the next bucket shortly before rollover for keys requested in this one. Default false. */
+  /**
+   * Compute the next bucket shortly before rollover for keys requested in this one.
+   * @default false
+   */
   warm?: boolean
-  /** Largest body stored, in bytes. Default 1 MiB. */
+  /**
+   * Largest body stored, in bytes.
+   * @default 2 ** 20 (1 MiB)
+   */
   maxBodyBytes?: number
-  /** Statuses stored for the full bucket. Default [200, 203, 204]; add 404 etc. to cache those. */
+  /**
+   * Statuses stored for the full bucket; add 404 etc. to cache those.
+   * @default [200, 203, 204]
+   */
   statuses?: readonly number[]
 }
 
+/** CacheOptions with every default applied (see CacheOptions for each). */
 export interface ResolvedCacheOptions {
-  namespace: string // 'cache'
-  clock: () => number // Date.now
-  operationTimeout: number // 150
-  failureThreshold: number // 3
-  probeInterval: number // 1000
-  hashTag: boolean | undefined // from the store
-  l1: { maxBytes: number; maxEntries: number } | undefined // off
+  readonly store: CacheStore
+  readonly fallback: CacheStore | undefined
+  namespace: string
+  clock: () => number
+  operationTimeout: number
+  failureThreshold: number
+  probeInterval: number
+  readonly hashTag: boolean
+  logger: Logger
+  l1: { maxBytes: number; maxEntries: number } | undefined
 }
 
+/** RouteOptions with every default applied (see RouteOptions for each), times in ms beside the seconds given. */
 export interface ResolvedRoute {
   name: string | undefined
-  window: number // seconds, required
+  window: number
   windowMs: number
-  staleMs: number // window * 1000
-  errorTtlMs: number // 10_000
-  query: boolean | readonly string[] // true
-  vary: readonly string[] // []
-  shared: boolean // false
-  ignoreCredentials: boolean // false
-  warm: boolean // false
-  maxBodyBytes: number // 1 MiB
-  statuses: ReadonlySet<number> // 200, 203, 204
+  staleMs: number
+  errorTtlMs: number
+  query: boolean | readonly string[]
+  vary: readonly string[]
+  shared: boolean
+  ignoreCredentials: boolean
+  warm: boolean
+  maxBodyBytes: number
+  statuses: ReadonlySet<number>
 }
 
 // Every key of the options types, so that an unknown one (`windw`, `ttl`) is reported. Typed as a
@@ -121,13 +180,27 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
   if (options.logger !== undefined && typeof (options.logger as Partial<Logger> | null)?.warn !== 'function') {
     throw new OptionError('logger', 'an object with a warn method (pino and console fit)', options.logger)
   }
+  const hashTag = optionalBool(options.hashTag, 'hashTag')
+  // The default stores are made on first use, once: a MemoryStore allocates its LRU up front
+  // (about 20 ms), and options are checked far more often than caches are built.
+  let store = options.store as CacheStore | undefined
+  let fallback = options.fallback === false ? null : (options.fallback as CacheStore | undefined)
   return {
+    get store() {
+      return (store ??= new MemoryStore())
+    },
+    get fallback() {
+      return fallback === null ? undefined : (fallback ??= new MemoryStore())
+    },
     namespace,
     clock: options.clock ?? Date.now,
     operationTimeout: positive(options.operationTimeout ?? 150, 'operationTimeout'),
     failureThreshold: positiveInt(options.failureThreshold ?? 3, 'failureThreshold'),
     probeInterval: positive(options.probeInterval ?? 1000, 'probeInterval'),
-    hashTag: optionalBool(options.hashTag, 'hashTag'),
+    get hashTag() {
+      return hashTag ?? this.store.cluster === true
+    },
+    logger: options.logger ?? consoleLogger,
     l1: resolveL1(options.l1),
   }
 }
@@ -136,7 +209,7 @@ function resolveL1(l1: CacheOptions['l1']): ResolvedCacheOptions['l1'] {
   if (l1 === undefined) return undefined
   if (typeof l1 !== 'object' || l1 === null) throw new OptionError('l1', 'an object with maxBytes', l1)
   rejectUnknownKeys(l1, ['maxBytes', 'maxEntries'], 'l1.')
-  return { maxBytes: positiveInt(l1.maxBytes, 'l1.maxBytes'), maxEntries: positiveInt(l1.maxEntries ?? 10_000, 'l1.maxEntries') }
+  return { maxBytes: positiveInt(l1.maxBytes, 'l1.maxBytes'), maxEntries: positiveInt(l1.maxEntries ?? DEFAULT_L1_MAX_ENTRIES, 'l1.maxEntries') }
 }
 
 export function resolveRoute(options: RouteOptions): ResolvedRoute {

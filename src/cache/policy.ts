@@ -53,9 +53,9 @@ export function storability(status: number, headers: Record<string, unknown>, bo
   return { store: false, reason: `status-${status}` }
 }
 
-/** An entry that can be served as fresh or stale data: not an error answer. */
-export function isGoodStatus(status: number): boolean {
-  return status < 500
+/** A 5xx: an error answer, kept for errorTtl and never served as fresh or stale data. */
+export function isErrorStatus(status: number): boolean {
+  return status >= 500
 }
 
 /** RFC 9110 section 13.1.2: If-None-Match with `*` or a list of tags; weak comparison for GET/HEAD. */

@@ -13,7 +13,8 @@ import { forbidsSharing } from './policy.js'
 interface HeadWatch {
   /** The Cache-Control this cache set on the answer, if it answered from an entry. */
   ours: string | undefined
-  settle: ((shared: boolean) => void) | undefined
+  /** Gives headVerdict() its answer once the head is written. */
+  decide: ((shared: boolean) => void) | undefined
 }
 
 const watches = new WeakMap<ServerResponse, HeadWatch>()
@@ -21,11 +22,11 @@ const watches = new WeakMap<ServerResponse, HeadWatch>()
 function watch(res: ServerResponse): HeadWatch {
   let state = watches.get(res)
   if (state !== undefined) return state
-  const created: HeadWatch = { ours: undefined, settle: undefined }
+  const created: HeadWatch = { ours: undefined, decide: undefined }
   watches.set(res, created)
   onHeaders(res, function headWritten(this: ServerResponse) {
     const shared = sharedOnTheWayOut(this, created.ours)
-    created.settle?.(shared)
+    created.decide?.(shared)
   })
   state = created
   return state
@@ -60,7 +61,7 @@ export function headVerdict(res: ServerResponse): Promise<boolean> {
   if (res.headersSent) return Promise.resolve(false)
   const state = watch(res)
   return new Promise((resolve) => {
-    state.settle = resolve
+    state.decide = resolve
     res.once('close', () => resolve(false))
   })
 }

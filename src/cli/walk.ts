@@ -6,6 +6,7 @@
 import { Buffer } from 'node:buffer'
 import type { RedisStore } from '../../adapters/redis.js'
 import { decodeEntry, type CachedEntry } from '../cache/entry.js'
+import { bucketEndMs } from '../cache/keys.js'
 import { bucketOf, keyPrefix } from '../index.js'
 
 export interface Walked {
@@ -70,7 +71,7 @@ export function windowOf(entry: CachedEntry): number | undefined {
 export function bucketSpan(entry: CachedEntry): { start: number; end: number; windowMs: number } | undefined {
   const windowMs = windowOf(entry)
   if (windowMs === undefined) return undefined
-  return { start: entry.bucket * windowMs, end: (entry.bucket + 1) * windowMs, windowMs }
+  return { start: bucketEndMs(entry.bucket - 1, windowMs), end: bucketEndMs(entry.bucket, windowMs), windowMs }
 }
 
 // EVAL routes by its declared key on a Cluster; a bare MEMORY USAGE names its key where ioredis

@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
+import { OptionError } from '../cache/errors.js'
 import type { CalibrateResponse } from './calibrate.js'
+import { ComputeCancelledError, ComputeTimeoutError, PoolBusyError, PoolClosedError, ServiceError } from './errors.js'
 import type { GradientResponse, MonitorResponse } from './model.js'
 import type { Endpoint, EnergyTask, WorkerOutput } from './worker.js'
 
@@ -87,45 +89,6 @@ export interface EnergyPool {
   load(): PoolLoad
 }
 
-/** compute() after close(). */
-export class PoolClosedError extends Error {
-  readonly code = 'E_POOL_CLOSED'
-  constructor() {
-    super('the energy pool is closed')
-    this.name = 'PoolClosedError'
-  }
-}
-
-export class ComputeTimeoutError extends Error {
-  readonly code = 'E_COMPUTE_TIMEOUT'
-  /**
-   * @param queued the deadline passed before any worker took the computation: the pool was busy,
-   *   which says nothing about the answer, so such a timeout must not be cached as one.
-   */
-  constructor(readonly endpoint: Endpoint, readonly timeoutMs: number, readonly queued: boolean, options?: { cause?: unknown }) {
-    super(`energy ${endpoint} computation exceeded ${timeoutMs} ms ${queued ? 'waiting for a worker' : 'and was abandoned'}`, options)
-    this.name = 'ComputeTimeoutError'
-  }
-}
-
-/** The queue is full: answered at once rather than queued behind work nobody may wait for. */
-export class PoolBusyError extends Error {
-  readonly code = 'E_POOL_BUSY'
-  constructor(readonly endpoint: Endpoint, readonly retryAfterMs: number) {
-    super(`energy ${endpoint} computation refused: the worker queue is full`)
-    this.name = 'PoolBusyError'
-  }
-}
-
-/** Dropped from the queue: every client that wanted it went away. */
-export class ComputeCancelledError extends Error {
-  readonly code = 'E_COMPUTE_CANCELLED'
-  constructor(readonly endpoint: Endpoint, options?: { cause?: unknown }) {
-    super(`energy ${endpoint} computation cancelled before it started: nobody waits for it`, options)
-    this.name = 'ComputeCancelledError'
-  }
-}
-
 /** Under tsx this module is pool.ts next to worker.ts; after tsc it is pool.js next to worker.js. */
 function workerFile(): URL {
   const own = import.meta.url
@@ -134,7 +97,7 @@ function workerFile(): URL {
     const url = new URL(`./${name}`, own)
     if (existsSync(fileURLToPath(url))) return url
   }
-  throw new Error(`energy worker module not found next to ${fileURLToPath(own)}`)
+  throw new ServiceError('E_WORKER_MISSING', `energy worker module not found next to ${fileURLToPath(own)}`)
 }
 
 const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader'])
@@ -165,11 +128,11 @@ function workerExecArgv(file: URL): string[] | undefined {
 function validate(options: EnergyPoolOptions): Required<EnergyPoolOptions> {
   const { agents = DEFAULT_AGENTS, seed, threads = availableParallelism(), timeoutMs } = options
   const maxQueue = options.maxQueue ?? 4 * threads
-  if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError(`maxQueue must be an integer >= 0, got ${maxQueue}`)
-  if (!Number.isInteger(agents) || agents < 1) throw new RangeError(`agents must be a positive integer, got ${agents}`)
-  if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`)
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`)
-  if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`)
+  if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new OptionError('maxQueue', 'an integer >= 0', maxQueue)
+  if (!Number.isInteger(agents) || agents < 1) throw new OptionError('agents', 'a positive integer', agents)
+  if (!Number.isFinite(seed)) throw new OptionError('seed', 'a finite number', seed)
+  if (!Number.isInteger(threads) || threads < 1) throw new OptionError('threads', 'a positive integer', threads)
+  if (!(timeoutMs > 0)) throw new OptionError('timeoutMs', 'a positive number', timeoutMs)
   return { agents, seed, threads, timeoutMs, maxQueue }
 }
 

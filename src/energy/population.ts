@@ -3,6 +3,7 @@
  * after, so the same (agents, seed) always gives the same states, roles, weights and agent facts.
  */
 
+import { OptionError } from '../cache/errors.js'
 import { clipSpectralNorm, gaussian, mulberry32 } from './linalg.js'
 
 export const DEFAULT_DIM = 128
@@ -55,9 +56,9 @@ export interface Population {
 export function createPopulation(options: PopulationOptions): Population {
   const { agents: n, dim: d = DEFAULT_DIM, seed, hyperedges = DEFAULT_HYPEREDGES } = options
   for (const [name, value] of [['agents', n], ['dim', d], ['hyperedges', hyperedges]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`)
+    if (!Number.isInteger(value) || value < 1) throw new OptionError(name, 'a positive integer', value)
   }
-  if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`)
+  if (!Number.isFinite(seed)) throw new OptionError('seed', 'a finite number', seed)
   const rng = mulberry32(seed)
   const H = new Float64Array(n * d)
   const scale = 1 / Math.sqrt(d) // rows of roughly unit norm

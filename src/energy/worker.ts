@@ -4,6 +4,7 @@
  * built, keyed by agents and seed.
  */
 import { threadId } from 'node:worker_threads'
+import { OptionError } from '../cache/errors.js'
 import { calibrate, type CalibrateResponse } from './calibrate.js'
 import { gradient, monitor } from './model.js'
 import type { GradientResponse, MonitorResponse } from './model.js'
@@ -64,6 +65,6 @@ export default function run({ endpoint, agents, seed, now, started }: EnergyTask
     case 'calibrate':
       return { result: calibrate(pop, now, seed), threadId }
     default:
-      throw new TypeError(`unknown energy endpoint: ${String(endpoint satisfies never)}`)
+      throw new OptionError('endpoint', 'gradient, monitor or calibrate', endpoint satisfies never)
   }
 }

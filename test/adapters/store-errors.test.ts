@@ -22,6 +22,14 @@ t.test('codes come from codes', async (t) => {
   t.equal(storeErrorCode(new CacheError('E_STORE_TIMEOUT', 'took too long')), 'E_STORE_TIMEOUT')
 })
 
+t.test('a store that answers it cannot serve now is unavailable (E_STORE_UNAVAILABLE), with the reply as cause', async (t) => {
+  for (const reply of ['LOADING Redis is loading the dataset in memory', 'MASTERDOWN Link with MASTER is down', 'CLUSTERDOWN The cluster is down', 'TRYAGAIN Multiple keys request during rehashing of slot']) {
+    const original = new ReplyError(reply)
+    const error = asStoreError(original, 'get')
+    t.match(error, { code: 'E_STORE_UNAVAILABLE', cause: original }, reply.split(' ', 1)[0]!)
+  }
+})
+
 t.test('message text alone decides nothing, except for the two ioredis errors without a code', async (t) => {
   t.equal(storeErrorCode(new Error('OOM command not allowed')), undefined, 'not a Redis reply: not an OOM')
   t.equal(storeErrorCode(withCode('WRONGPASS', 'ECONNRESET')), 'E_STORE_CONNECTION', 'the code wins over the words')

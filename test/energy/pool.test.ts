@@ -1,6 +1,7 @@
 import t from 'tap'
 import { threadId as mainThreadId } from 'node:worker_threads'
-import { ComputeCancelledError, ComputeTimeoutError, PoolBusyError, createEnergyPool } from '../../src/energy/pool.js'
+import { ComputeCancelledError, ComputeTimeoutError, PoolBusyError } from '../../src/energy/errors.js'
+import { createEnergyPool } from '../../src/energy/pool.js'
 import { gradient } from '../../src/energy/model.js'
 import { createPopulation } from '../../src/energy/population.js'
 import { calibrate as calibrate_ } from '../../src/energy/calibrate.js'
