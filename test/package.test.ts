@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import ts from 'typescript'
 
 const run = promisify(execFile)
 const root = join(import.meta.dirname, '..')
@@ -98,6 +99,55 @@ export const cache = createResponseCache({ store: new MemoryStore(), fallback: f
 export type Store = RedisStore
 `
 
+/**
+ * The published surface, name by name (issue 15): what each entry point's declarations export,
+ * and the members of ResponseCache. The engine behind it (plan, lookup, fill, write, the store,
+ * the flights) and its types (Plan, Outcome, Lookup) stay internal, so users cannot come to
+ * depend on them. A new public name is added here on purpose, never by accident.
+ */
+const PUBLIC_EXPORTS: Record<string, string[]> = {
+  'koa-bucket-cache': [
+    'CacheError', 'CacheEvents', 'CacheHealth', 'CacheOptions', 'CacheResult', 'CacheStore', 'CircuitState',
+    'ComputeEvent', 'ConfigError', 'ErrorCode', 'Logger', 'LookupEvent', 'OptionError', 'ResourceParams',
+    'ResponseCache', 'RouteOptions', 'StoreExtras', 'StoreInfo', 'bucketOf', 'cacheKey', 'createResponseCache', 'keyPrefix',
+  ],
+  'koa-bucket-cache/dashboard': [
+    'Alert', 'AlertName', 'AlertRuleOptions', 'AlertRules', 'DEFAULT_RULES', 'Dashboard', 'DashboardOptions', 'DashboardView',
+    'HistoryOptions', 'HistorySample', 'RouteSnapshot', 'Snapshot', 'WebhookOptions', 'createDashboard',
+  ],
+  'koa-bucket-cache/adapters/redis': ['PartialDeleteError', 'RedisStore', 'RedisStoreOptions', 'redisConfigured', 'redisOptionsFromEnv'],
+  'koa-bucket-cache/adapters/memory': ['MemoryStore', 'MemoryStoreOptions'],
+}
+/** ResponseCache's own members (EventEmitter's, typed by CacheEvents, come on top). */
+const RESPONSE_CACHE_MEMBERS = ['clear', 'close', 'health', 'invalidate', 'invalidateKey', 'pendingInvalidations', 'route']
+
+/** What the installed declarations export, per entry point, and ResponseCache's own public members, read by the TypeScript checker. */
+function publishedSurface(app: string): { exports: Record<string, string[]>; members: string[] } {
+  const file = join(app, 'surface.ts')
+  const entries = Object.keys(PUBLIC_EXPORTS)
+  writeFileSync(file, entries.map((entry, i) => `import * as m${i} from '${entry}'\nexport { m${i} }\n`).join(''))
+  const program = ts.createProgram([file], { strict: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types: ['node'], noEmit: true })
+  const checker = program.getTypeChecker()
+  const source = program.getSourceFile(file)!
+  const exports: Record<string, string[]> = {}
+  let members: string[] = []
+  for (const statement of source.statements) {
+    if (!ts.isImportDeclaration(statement)) continue
+    const entry = (statement.moduleSpecifier as ts.StringLiteral).text
+    const module = checker.getSymbolAtLocation(statement.moduleSpecifier)
+    const symbols = module ? checker.getExportsOfModule(module) : []
+    exports[entry] = symbols.map((symbol) => symbol.name).sort()
+    const cache = symbols.find((symbol) => symbol.name === 'ResponseCache')
+    if (cache) {
+      const own = checker.getDeclaredTypeOfSymbol(cache).getProperties().filter((member) =>
+        member.declarations?.some((declaration) => declaration.getSourceFile().fileName.includes('/koa-bucket-cache/')),
+      )
+      members = own.map((member) => member.name).filter((name) => !name.startsWith('#')).sort()
+    }
+  }
+  return { exports, members }
+}
+
 // Packing builds the library and installing reads the registry (or npm's cache): about 45 s on an
 // idle machine, much more on a loaded one, so this file gets more than tap's default budget.
 t.setTimeout(360_000)
@@ -151,6 +201,10 @@ t.test('npm pack ships the library only, and a Koa app outside the repo installs
   )
   await t.resolves(run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app }), 'app.ts compiles (NodeNext, strict)')
   await t.resolves(run(process.execPath, [tsc, '-p', 'tsconfig.node10.json'], { cwd: app }), 'the adapters resolve under moduleResolution node10')
+
+  const surface = publishedSurface(app)
+  for (const [entry, names] of Object.entries(PUBLIC_EXPORTS)) t.same(surface.exports[entry], [...names].sort(), `${entry} exports exactly its public names`)
+  t.same(surface.members, RESPONSE_CACHE_MEMBERS, 'ResponseCache shows its public members only: the engine stays inside')
 
   const { stdout } = await run(process.execPath, [join(app, 'out/app.js')], { cwd: app, timeout: 30_000 })
   const results = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>

@@ -6,7 +6,7 @@ import { bodyBytes } from './body.js'
 import { contentCoding, etagForCoding, storableCoding } from './encoding.js'
 import { pickReplayableHeaders, strongEtag, type CachedEntry } from './entry.js'
 import { storability, thrownOutcome } from './policy.js'
-import type { Outcome, Plan } from './response-cache.js'
+import type { Outcome, Plan } from './engine-types.js'
 
 /**
  * Runs the rest of the chain and turns the response into an entry for bucket `plan.bucket +

@@ -3,7 +3,7 @@ import type { CacheError } from './errors.js'
 import { keyvInside } from './keyv-instance.js'
 import type { LocalTierHealth } from './local-tier.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
-import type { Outcome } from './response-cache.js'
+import type { Outcome } from './engine-types.js'
 
 /** What a response got from the cache; also the X-Cache header value. */
 export type CacheResult = 'HIT' | 'MISS' | 'STALE' | 'BYPASS'

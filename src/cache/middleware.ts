@@ -9,11 +9,12 @@ import type { CachedEntry } from './entry.js'
 import type { CacheResult } from './metrics.js'
 import type { ResolvedRoute } from './options.js'
 import { bypassReason, carriesCredentials, etagMatches, isUnsafeMethod } from './policy.js'
-import type { Outcome, Plan, ResponseCache } from './response-cache.js'
+import type { CacheEngine } from './engine.js'
+import type { Outcome, Plan } from './engine-types.js'
 import { guardAnswer, headVerdict } from './response-head.js'
 
 /** Koa glue: reads the request, asks the engine, writes the answer. */
-export function cacheMiddleware(cache: ResponseCache, route: ResolvedRoute): Middleware {
+export function cacheMiddleware(cache: CacheEngine, route: ResolvedRoute): Middleware {
   // Route names whose answers came compressed: their keys include the accepted codings (encoding.ts).
   const compressed = new LRUCache<string, true>({ max: 1000 })
   return async function bucketCache(ctx: Context, next: Next): Promise<void> {
@@ -77,7 +78,7 @@ async function turn(ctx: Context, start: (compute: () => Promise<Outcome>) => Pr
 }
 
 /** Single flight: the first request runs the handler, the others wait for its answer. */
-async function miss(ctx: Context, next: Next, cache: ResponseCache, plan: Plan): Promise<void> {
+async function miss(ctx: Context, next: Next, cache: CacheEngine, plan: Plan): Promise<void> {
   const { ran, outcome } = await turn(
     ctx,
     (compute) => cache.fill(plan, plan.current, 'miss', compute),
@@ -104,7 +105,7 @@ async function miss(ctx: Context, next: Next, cache: ResponseCache, plan: Plan):
  * and share the answer when it is shareable (no Set-Cookie, not private); otherwise each
  * computes its own. Nothing is stored, and no cache headers are added.
  */
-async function credentialed(ctx: Context, next: Next, cache: ResponseCache, plan: Plan): Promise<void> {
+async function credentialed(ctx: Context, next: Next, cache: CacheEngine, plan: Plan): Promise<void> {
   const who = createHash('sha256').update(JSON.stringify([ctx.headers.authorization, ctx.headers.cookie])).digest('base64url')
   const key = `${plan.current}!as:${who.slice(0, 22)}`
   const { ran, outcome } = await turn(ctx, (compute) => cache.flights.run(key, compute), () => capture(ctx, next, plan, 0, () => cache.now()))
@@ -135,7 +136,7 @@ function writeEntry(ctx: Context, entry: CachedEntry): { etag?: string; cacheCon
 }
 
 /** Writes an entry as the answer, with X-Cache, Age, Cache-Control, Vary and 304 on a matching ETag. */
-function answer(ctx: Context, cache: ResponseCache, entry: CachedEntry, result: CacheResult, plan: Plan): void {
+function answer(ctx: Context, cache: CacheEngine, entry: CachedEntry, result: CacheResult, plan: Plan): void {
   const now = cache.now()
   const response = ctx.response
   const own = writeEntry(ctx, entry)
@@ -158,7 +159,7 @@ function answer(ctx: Context, cache: ResponseCache, entry: CachedEntry, result: 
  * resource it names, or the whole route when the route has no resource segment. It starts before
  * the response is written and is not awaited: a slow store never delays the answer.
  */
-function invalidateTarget(ctx: Context, cache: ResponseCache, target: CacheTarget): void {
+function invalidateTarget(ctx: Context, cache: CacheEngine, target: CacheTarget): void {
   cache.invalidateTarget(target).catch((error: unknown) => ctx.app.emit('error', error, ctx))
 }
 

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import { pickReplayableHeaders, type CachedEntry } from './entry.js'
 import type { ResolvedRoute } from './options.js'
-import type { Outcome, Plan } from './response-cache.js'
+import type { Outcome, Plan } from './engine-types.js'
 
 /**
  * What may be served from and written to a shared cache (RFC 9111 and the

@@ -1,269 +1,29 @@
 import { EventEmitter } from 'node:events'
-import type { IncomingHttpHeaders } from 'node:http'
 import type { Middleware } from 'koa'
-import type { KeyvStoreAdapter } from 'keyv'
-import { LRUCache } from 'lru-cache'
-import { MemoryStore } from '../../adapters/memory.js'
-import { consoleLogger, type CacheStore, type Logger } from '../../adapters/contract.js'
-import { decodeEntry, encodeEntry, type CachedEntry } from './entry.js'
-import { Flights, PeerLock, lockKeyOf } from './flight.js'
-import type { CacheTarget } from './cache-target.js'
-import { bumpGenerations, generationsOf, namespaceGeneration, routeGeneration } from './generations.js'
-import { keyvInside } from './keyv-instance.js'
-import { bucketEndMs, bucketOf, cacheKey, keyPrefix, normalisePath, pathSegment, resourceSegment, variantOf, type ResourceParams } from './keys.js'
-import { CacheStats, computeEvent, HealthReader, type CacheEvents, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
+import { CacheEngine } from './engine.js'
+import type { ResourceParams } from './keys.js'
+import type { CacheEvents, CacheHealth } from './metrics.js'
 import { cacheMiddleware } from './middleware.js'
-import { resolveCacheOptions, resolveRoute, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute, type RouteOptions } from './options.js'
-import { isGoodStatus } from './policy.js'
-import { ResilientStore, type CircuitState, type GenerationSnapshot } from './resilient-store.js'
-import { fromText, toText } from './text-entry.js'
-import type { Invalidation } from './bus.js'
-import { LocalTier } from './local-tier.js'
+import { resolveRoute, type CacheOptions, type RouteOptions } from './options.js'
 
 export type { CacheHealth } from './metrics.js'
 
-/** The keys one request touches. */
-export interface Plan {
-  route: ResolvedRoute
-  /** The route name: the label of metrics and events. */
-  name: string
-  bucket: number
-  current: string
-  previous: string
-  next: string
-  /** The accepted content codings that went into the keys, on a route whose answers are compressed. */
-  codings?: string
-}
-
-/** What running the handler produced: the answer as an entry, and whether others may share it. */
-export interface Outcome {
-  entry: CachedEntry | undefined
-  /** True when the entry may be stored and served to other requests. */
-  shared: boolean
-  error?: unknown
-  /** The entry came from another process (or another process is computing it). */
-  peer?: boolean
-  /** The handler's status when no entry was made of its answer. */
-  status?: number
-  /** Why the answer was not stored, when it was not (policy's reason, or 'body-too-large'). */
-  notStored?: string
-}
-
-export type Lookup =
-  | { kind: 'hit'; entry: CachedEntry }
-  | { kind: 'stale'; entry: CachedEntry; refresh: boolean }
-  | { kind: 'miss' }
-
 /**
- * The engine: keys, lookups, single flight, writes and invalidation. It knows
- * entries and policy; Koa stays in middleware.ts and failure in ResilientStore.
+ * The public face of the cache: routes, invalidation, health, close, and typed events. The
+ * machinery (keys, lookups, single flight, writes) lives in the engine (engine.ts), which users
+ * cannot reach, so they cannot come to depend on it.
  */
 export class ResponseCache extends EventEmitter<CacheEvents> {
-  readonly options: ResolvedCacheOptions
-  readonly stats = new CacheStats()
-  readonly store: ResilientStore
-  readonly logger: Logger
-  readonly flights = new Flights<Outcome>()
-  #hashTag: boolean
-  // Every per-name and per-key map is bounded: names come from routes, but a cache mounted on
-  // paths sees as many keys as clients care to send (each map evicts its least recently used).
-  /** Observed computation time per route name, for refresh-ahead timing. */
-  #computeMs = new LRUCache<string, number>({ max: 1000 })
-  /** Next-bucket keys warmed in this process, so each is warmed once. */
-  #warmed = new LRUCache<string, number>({ max: 10_000 })
-  /** Key prefix per route name: encoding a name (and hashing a long one) is not free. */
-  #prefixes = new LRUCache<string, string>({ max: 1000 })
-  /** Entries go to the primary as text unless it says it keeps Buffers byte for byte. */
-  #asText: boolean
-  #closed = false
-  #health: HealthReader
-  /** The in-process tier and its invalidation channel, when `l1` is given. */
-  #local: LocalTier | undefined
-  /** Invalidation messages not yet sent: close() waits for them. */
-  #publishing = new Set<Promise<void>>()
-  /**
-   * Decoded entries by stored value. An in-process store hands back the same
-   * Buffer on every hit, so a hit decodes nothing; a value from Redis is a new
-   * Buffer each time and is decoded as usual.
-   */
-  #decoded = new WeakMap<object, CachedEntry | null>()
+  readonly #engine: CacheEngine
 
   constructor(options: CacheOptions = {}) {
     super()
-    this.options = resolveCacheOptions(options)
-    this.logger = options.logger ?? consoleLogger
-    const primary = (options.store ?? new MemoryStore()) as CacheStore
-    const fallback = options.fallback === false ? undefined : ((options.fallback ?? new MemoryStore()) as CacheStore)
-    this.#hashTag = this.options.hashTag ?? primary.cluster === true
-    this.#asText = primary.buffers !== true
-    this.store = new ResilientStore(primary, fallback, { ...this.options, logger: this.logger })
-    const { l1 } = this.options
-    if (l1) this.#local = new LocalTier(l1, primary, this.options.namespace, this.options.clock, this.logger, (inv) => this.#dropRemote(inv))
-    this.#health = new HealthReader(this.store, this.stats, `${this.options.namespace}:`, () => this.#closed, () => this.#local?.health() ?? null)
-    this.store.on('circuit', (state: CircuitState) => this.emit('circuit', state))
-    this.store.on('store-error', (error: unknown) => {
-      this.stats.storeErrors++
-      if (this.listenerCount('store-error') > 0) this.emit('store-error', error)
-    })
+    this.#engine = new CacheEngine(options, this)
   }
 
   /** Koa middleware caching the route it stands on. Options are checked here, once. */
   route(options: RouteOptions): Middleware {
-    return cacheMiddleware(this, resolveRoute(options))
-  }
-
-  now(): number {
-    return this.options.clock()
-  }
-
-  /** True once close() was called: requests then pass through uncached. */
-  get closed(): boolean {
-    return this.#closed
-  }
-
-  /** `codings`: the accepted content codings, for a route whose answers are compressed (encoding.ts). */
-  plan(route: ResolvedRoute, target: CacheTarget, search: string, headers: IncomingHttpHeaders, codings?: string): Plan {
-    const { name } = target
-    const prefix = target.resource === '' ? this.#prefix(name) : `${this.#prefix(name)}${target.resource}:`
-    const variant =
-      route.vary.length === 0 && (route.query === false || search === '') && codings === undefined
-        ? ''
-        : variantOf({ search, query: route.query, vary: route.vary, headers, codings })
-    const bucket = bucketOf(this.now(), route.window)
-    return {
-      route,
-      name,
-      bucket,
-      current: cacheKey(prefix, bucket, variant),
-      previous: cacheKey(prefix, bucket - 1, variant),
-      next: cacheKey(prefix, bucket + 1, variant),
-      codings,
-    }
-  }
-
-  /** Reads the current bucket, and the previous one when stale answers are on, in one round trip. */
-  async lookup(plan: Plan): Promise<Lookup> {
-    const local = this.#local
-    const kept = local?.get(plan.current)
-    if (kept) return { kind: 'hit', entry: kept } // no store round trip
-    const epoch = local?.epoch ?? 0
-    const withStale = plan.route.staleMs > 0
-    const values = await this.store.getMany(withStale ? [plan.current, plan.previous] : [plan.current])
-    const current = this.#decode(values[0])
-    if (current && isGoodStatus(current.status)) {
-      local?.set(plan.current, current, this.#servedUntil(current, plan.route), epoch)
-      return { kind: 'hit', entry: current }
-    }
-    const previous = withStale ? this.#decode(values[1]) : undefined
-    const stale = previous && isGoodStatus(previous.status) && this.#withinStale(previous, plan.route) ? previous : undefined
-    // A cached error in the current bucket means a refresh just failed: serve the stale
-    // answer (stale-if-error) and wait for the error entry to expire before trying again.
-    if (current && this.#errorFresh(current, plan.route)) {
-      return stale ? { kind: 'stale', entry: stale, refresh: false } : { kind: 'hit', entry: current }
-    }
-    return stale ? { kind: 'stale', entry: stale, refresh: true } : { kind: 'miss' }
-  }
-
-  /**
-   * Runs `compute` once per key at a time: in this process through the flight
-   * map, and across processes sharing the store through a short store lock.
-   * A miss that finds a peer computing waits for the peer's entry; a refresh
-   * or warm-up that finds one leaves the work to it. The entry is stored
-   * without delaying the caller, and the lock released once it is stored.
-   */
-  fill(plan: Plan, key: string, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
-    const lock = new PeerLock(this.store, lockKeyOf(key), this.#lockTtl(plan), async () => {
-      const entry = this.#decode(await this.store.get(key))
-      return entry && (isGoodStatus(entry.status) || this.#errorFresh(entry, plan.route)) ? entry : undefined
-    })
-    const guards = generationsOf(key, this.options.namespace)
-    // The generations this computation will be stored under, read before it starts (see generations.ts).
-    let read: GenerationSnapshot | undefined
-    const work = async (): Promise<Outcome> => {
-      let claim: Awaited<ReturnType<typeof lock.claim>>
-      ;[claim, read] = await Promise.all([lock.claim(), this.store.readGenerations(guards)])
-      if (claim.kind === 'busy') {
-        if (reason !== 'miss') return { entry: undefined, shared: false, peer: true }
-        claim = await lock.wait()
-        // An invalidation may have come while we waited: read again.
-        if (claim.kind === 'compute') read = await this.store.readGenerations(guards)
-      }
-      if (claim.kind === 'done') return { entry: claim.value, shared: true, peer: true }
-      try {
-        return await this.#compute(plan, reason, compute)
-      } catch (error) {
-        await lock.release() // settle() runs on success only: do not leave peers waiting out the TTL
-        throw error
-      }
-    }
-    const settle = async (outcome: Outcome): Promise<void> => {
-      const { entry } = outcome
-      if (entry && outcome.shared && !outcome.peer && read) {
-        const epoch = this.#local?.epoch ?? 0
-        // Only an entry the store took (no invalidation since `read`) becomes the local copy.
-        const stored = await this.write(key, entry, plan.route, read)
-        if (stored === true && isGoodStatus(entry.status)) this.#local?.set(key, entry, this.#servedUntil(entry, plan.route), epoch)
-      }
-      await lock.release()
-    }
-    return this.flights.run(key, work, settle)
-  }
-
-  async #compute(plan: Plan, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
-    const started = performance.now()
-    const outcome = await compute()
-    const ms = performance.now() - started
-    // The middleware stamps its answer when the handler returns (it answers before the engine
-    // sees the outcome); anything unstamped is stamped now.
-    if (outcome.entry && outcome.entry.created === 0) outcome.entry.created = this.now()
-    this.stats.computations++
-    this.#observeCompute(plan.name, ms)
-    if (this.listenerCount('compute') > 0) this.emit('compute', computeEvent(plan.name, ms, reason, outcome))
-    return outcome
-  }
-
-  /** Long enough to cover a computation (three times the observed time, at least 10 s), at most 5 min. */
-  #lockTtl(plan: Plan): number {
-    return Math.min(300_000, Math.max(10_000, 3 * (this.#computeMs.get(plan.name) ?? 0)))
-  }
-
-  /**
-   * Never throws, and callers do not wait for it: the store write never delays a response.
-   * With `read`, the entry is stored only if no invalidation came since those generations were read.
-   */
-  write(key: string, entry: CachedEntry, route: ResolvedRoute, read?: GenerationSnapshot): Promise<boolean> {
-    let bytes: Buffer
-    try {
-      bytes = encodeEntry(entry)
-    } catch {
-      return Promise.resolve(false) // an entry that could not be replayed as it is stays uncached
-    }
-    const ttl = this.#servedUntil(entry, route) - this.now()
-    if (!(ttl > 0)) return Promise.resolve(false)
-    const value = this.#asText ? toText(bytes) : bytes
-    return read ? this.store.setIfGenerations(key, value, Math.ceil(ttl), read) : this.store.set(key, value, Math.ceil(ttl))
-  }
-
-  /**
-   * Whether a request for `plan` should compute the next bucket now: warm is
-   * on, the bucket ends within the lead time (observed computation time with
-   * margin), and this process has not warmed that key yet.
-   */
-  shouldWarm(plan: Plan): boolean {
-    if (!plan.route.warm || this.#warmed.has(plan.next) || this.flights.has(plan.next)) return false
-    const left = bucketEndMs(plan.bucket, plan.route.windowMs) - this.now()
-    const lead = Math.min(plan.route.windowMs / 2, 2 * (this.#computeMs.get(plan.name) ?? 0) + 1000)
-    if (left > lead) return false
-    this.#warmed.set(plan.next, plan.bucket + 1)
-    for (const [key, bucket] of [...this.#warmed.entries()]) if (bucket <= plan.bucket) this.#warmed.delete(key)
-    return true
-  }
-
-  recordLookup(name: string, result: CacheResult, started: number): void {
-    this.stats.record(result)
-    if (this.listenerCount('lookup') > 0) {
-      this.emit('lookup', { route: name, result, ms: performance.now() - started } satisfies LookupEvent)
-    }
+    return cacheMiddleware(this.#engine, resolveRoute(options))
   }
 
   /**
@@ -272,50 +32,8 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    * route is mounted outside a router (`'/x/1'`). An empty parameter object means the whole route.
    * Each invalidation first moves the route's generation, so a computation already running is not stored.
    */
-  async invalidate(route: string, resource?: ResourceParams | string): Promise<number> {
-    const segment = typeof resource === 'string' ? pathSegment(normalisePath(resource)) : resourceSegment(resource)
-    return this.#invalidatePrefix(keyPrefix(this.options.namespace, route, this.#hashTag, segment))
-  }
-
-  /** Removes the entries of one request target (middleware.ts: a successful unsafe request), the whole route without a resource. */
-  invalidateTarget(target: CacheTarget): Promise<number> {
-    return this.#invalidatePrefix(keyPrefix(this.options.namespace, target.name, this.#hashTag, target.resource))
-  }
-
-  #invalidatePrefix(prefix: string): Promise<number> {
-    return this.#invalidating({ kind: 'prefix', value: prefix }, () => this.#deletePrefix(prefix, [routeGeneration(prefix)!]))
-  }
-
-  /**
-   * Drops what this process keeps for an invalidation (flights, warm-ups, L1) at once, runs it on
-   * the store, drops L1 again (a copy read from the store before its delete landed), then tells the
-   * other instances. The message is not awaited: a store that is down must not hold invalidate().
-   */
-  async #invalidating<T>(invalidation: Invalidation, run: () => Promise<T>): Promise<T> {
-    this.#forget(matcher(invalidation))
-    this.#local?.drop(invalidation)
-    const result = await run()
-    if (this.#local) {
-      this.#local.drop(invalidation)
-      const sent = this.#local.publish(invalidation)
-      this.#publishing.add(sent)
-      void sent.then(() => this.#publishing.delete(sent))
-    }
-    return result
-  }
-
-  /** Another instance invalidated: drop this one's copies (L1 is dropped by the tier itself). */
-  #dropRemote(invalidation: Invalidation): void {
-    this.#forget(matcher(invalidation))
-    const fallback = this.store.fallback
-    if (!fallback) return
-    const dropped = invalidation.kind === 'key' ? fallback.delete(invalidation.value) : fallback.deletePrefix?.(invalidation.value)
-    void Promise.resolve(dropped).catch(() => undefined)
-  }
-
-  /** The end of what an entry may serve, by the cache's clock: its bucket plus the stale window, or its errorTtl. */
-  #servedUntil(entry: CachedEntry, route: ResolvedRoute): number {
-    return isGoodStatus(entry.status) ? bucketEndMs(entry.bucket, route.windowMs) + route.staleMs : entry.created + route.errorTtlMs
+  invalidate(route: string, resource?: ResourceParams | string): Promise<number> {
+    return this.#engine.invalidations.invalidate(route, resource)
   }
 
   /**
@@ -324,47 +42,12 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    * of the key's whole route: other computations of that route run again too.
    */
   invalidateKey(key: string): Promise<boolean> {
-    const generation = routeGeneration(key)
-    return this.#invalidating({ kind: 'key', value: key }, () =>
-      generation === undefined
-        ? this.store.delete(key)
-        : this.store.delete(key, async (store) => {
-            await bumpGenerations(store, [generation])
-            const [removed] = await Promise.all([store.delete(key), store.delete(lockKeyOf(key))])
-            return removed === true
-          }),
-    )
+    return this.#engine.invalidations.invalidateKey(key)
   }
 
   /** Removes the whole namespace. */
   clear(): Promise<number> {
-    const prefix = `${this.options.namespace}:`
-    const generations = [namespaceGeneration(this.options.namespace)]
-    // With hash tags (a Cluster) a write checks the namespace counter only after it lands, in
-    // another slot; moving the counters of the routes this process knows too makes the check
-    // atomic for them, in every process (the counters are per route name, shared).
-    if (this.#hashTag) for (const routePrefix of this.#prefixes.values()) generations.push(routeGeneration(routePrefix)!)
-    return this.#invalidating({ kind: 'prefix', value: prefix }, () => this.#deletePrefix(prefix, generations))
-  }
-
-  /** Moves the generations first, then deletes: a write checked before the move lands before the delete starts. */
-  #deletePrefix(prefix: string, generations: string[]): Promise<number> {
-    return this.store.deletePrefix(prefix, async (store) => {
-      await bumpGenerations(store, generations)
-      return deletePrefix(store, prefix, this.logger)
-    })
-  }
-
-  /**
-   * What this process holds for invalidated keys: later requests must not join
-   * a running computation, nor skip a warm-up, for them. The in-process tier
-   * (L1), once it exists, drops its matching entries here too, and takes its
-   * writes through write() with the computation's snapshot, so the same
-   * generations guard it.
-   */
-  #forget(match: (key: string) => boolean): void {
-    this.flights.forget(match)
-    for (const key of this.#warmed.keys()) if (match(key)) this.#warmed.delete(key)
+    return this.#engine.invalidations.clear()
   }
 
   /**
@@ -372,80 +55,21 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    * a Cluster master was), retried until they do: above 0, the last answer was partial.
    */
   get pendingInvalidations(): number {
-    return this.store.pendingInvalidations
+    return this.#engine.invalidations.pending
   }
 
   /** Status, backend, circuit, role, keys and memory of the serving store (read at most once a second), and the counters. */
   health(): Promise<CacheHealth> {
-    return this.#health.read()
+    return this.#engine.health()
   }
 
   /** Waits for running computations, then closes both stores; later requests pass through uncached. */
-  async close(): Promise<void> {
-    this.#closed = true
-    await this.flights.settle()
-    await Promise.allSettled([...this.#publishing])
-    await this.#local?.close()
-    this.store.close()
-    await Promise.allSettled([this.store.primary.disconnect?.(), this.store.fallback?.disconnect?.()])
+  close(): Promise<void> {
+    return this.#engine.close()
   }
-
-  #decode(value: unknown): CachedEntry | undefined {
-    if (typeof value === 'string') return decodeEntry(fromText(value))
-    if (typeof value !== 'object' || value === null) return decodeEntry(value)
-    let entry = this.#decoded.get(value)
-    if (entry === undefined) {
-      entry = decodeEntry(value) ?? null
-      this.#decoded.set(value, entry)
-    }
-    return entry ?? undefined
-  }
-
-  #prefix(name: string): string {
-    let prefix = this.#prefixes.get(name)
-    if (prefix === undefined) {
-      prefix = keyPrefix(this.options.namespace, name, this.#hashTag)
-      this.#prefixes.set(name, prefix)
-    }
-    return prefix
-  }
-
-  /** An error entry lasts errorTtl by the cache's clock: a store's TTL is coarse, or ignored by some Keyv stores. */
-  #errorFresh(entry: CachedEntry, route: ResolvedRoute): boolean {
-    return this.now() < entry.created + route.errorTtlMs
-  }
-
-  #withinStale(entry: CachedEntry, route: ResolvedRoute): boolean {
-    return this.now() < bucketEndMs(entry.bucket, route.windowMs) + route.staleMs
-  }
-
-  #observeCompute(name: string, ms: number): void {
-    const before = this.#computeMs.get(name)
-    this.#computeMs.set(name, before === undefined ? ms : 0.7 * before + 0.3 * ms)
-  }
-}
-
-/** Deletes a prefix with the store's own SCAN when it has one, else through its iterator. */
-async function deletePrefix(store: KeyvStoreAdapter & CacheStore, prefix: string, logger: Logger): Promise<number> {
-  if (store.deletePrefix) return store.deletePrefix(prefix)
-  const inside = keyvInside(store)
-  if (inside?.inner.deletePrefix) return inside.inner.deletePrefix(inside.scoped(prefix))
-  if (!store.iterator) {
-    logger.warn({ event: 'cache_invalidate_unsupported', prefix }, 'Cache store cannot list keys: nothing invalidated')
-    return 0
-  }
-  const doomed: string[] = []
-  for await (const [key] of store.iterator(undefined)) if (String(key).startsWith(prefix)) doomed.push(String(key))
-  await Promise.all(doomed.map((key) => store.delete(key)))
-  return doomed.length
 }
 
 /** Builds a response cache; every option is checked here, once. */
 export function createResponseCache(options: CacheOptions = {}): ResponseCache {
   return new ResponseCache(options)
-}
-
-function matcher(invalidation: Invalidation): (key: string) => boolean {
-  const { kind, value } = invalidation
-  return kind === 'key' ? (key) => key === value : (key) => key.startsWith(value)
 }

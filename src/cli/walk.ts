@@ -5,7 +5,8 @@
  */
 import { Buffer } from 'node:buffer'
 import type { RedisStore } from '../../adapters/redis.js'
-import { bucketOf, decodeEntry, keyPrefix, type CachedEntry } from '../index.js'
+import { decodeEntry, type CachedEntry } from '../cache/entry.js'
+import { bucketOf, keyPrefix } from '../index.js'
 
 export interface Walked {
   key: string

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { Context, Middleware, Next } from 'koa'
+import { engineOf } from '../cache/engine.js'
 import { OptionError, type CircuitState, type Logger, type ResponseCache } from '../index.js'
 import { AlertEngine, type Alert } from './alerts.js'
 import { assetFor, pageFor } from './assets.js'
@@ -64,14 +65,15 @@ export class Dashboard extends EventEmitter {
     const streamMs = positive('streamMs', options.streamMs, 1000)
     const evaluateMs = positive('evaluateMs', options.evaluateMs, 5000)
     this.#cache = cache
-    this.#clock = options.clock ?? (() => cache.now())
-    this.#logger = options.logger ?? cache.logger
+    const engine = engineOf(cache)
+    this.#clock = options.clock ?? (() => engine.now())
+    this.#logger = options.logger ?? engine.logger
     this.#engine = new AlertEngine(resolveRules(options.alerts), this.#clock())
     this.#webhook = options.webhook ? new Webhook(checkWebhook(options.webhook), this.#logger) : undefined
     this.#recorder = new Recorder(cache, this.#clock)
     this.#snapshots = new Snapshots(cache, this.#recorder, this.#clock)
     this.#streams = new EventStreams(async () => JSON.stringify(await this.view()), streamMs, (error) => this.#logError(error))
-    this.#history = options.history === false ? undefined : new History(cache, this.#clock, this.#logger, options.history)
+    this.#history = options.history === false ? undefined : new History(engine, this.#clock, this.#logger, options.history)
     cache.on('circuit', this.#onCircuit)
     this.#timer = setInterval(() => void this.evaluate().catch((error: unknown) => this.#logError(error)), evaluateMs).unref()
     this.middleware = this.#serve.bind(this)

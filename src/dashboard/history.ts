@@ -1,4 +1,5 @@
-import type { Logger, ResponseCache } from '../index.js'
+import type { CacheEngine } from '../cache/engine.js'
+import type { Logger } from '../index.js'
 import type { RouteCounts } from './recorder.js'
 import type { Snapshot } from './snapshot.js'
 
@@ -37,7 +38,7 @@ const MINUTE = 60_000
  * that clear() and invalidate() leave it alone.
  */
 export class History {
-  readonly #cache: ResponseCache
+  readonly #cache: CacheEngine
   readonly #clock: () => number
   readonly #logger: Logger
   readonly #minutes: number
@@ -48,7 +49,7 @@ export class History {
   #since: { totals: RouteCounts; storeErrors: number } = { totals: { hits: 0, stale: 0, misses: 0, bypass: 0, computations: 0 }, storeErrors: 0 }
   #loaded: Promise<void> | undefined
 
-  constructor(cache: ResponseCache, clock: () => number, logger: Logger, options: HistoryOptions = {}) {
+  constructor(cache: CacheEngine, clock: () => number, logger: Logger, options: HistoryOptions = {}) {
     this.#cache = cache
     this.#clock = clock
     this.#logger = logger

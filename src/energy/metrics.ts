@@ -5,6 +5,7 @@
  */
 import type { Context, Middleware, Next } from 'koa'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { engineOf } from '../cache/engine.js'
 import type { CacheHealth, CircuitState, ComputeEvent, LookupEvent, ResponseCache } from '../index.js'
 
 const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half-open']
@@ -83,7 +84,7 @@ export function createMetrics(cache: ResponseCache): EnergyMetrics {
   const setCircuit = (state: CircuitState): void => {
     for (const s of CIRCUIT_STATES) circuit.set({ state: s }, s === state ? 1 : 0)
   }
-  setCircuit(cache.store.state)
+  setCircuit(engineOf(cache).store.state)
   storeErrors.inc({ code: 'E_STORE' }, 0) // the series exists before the first failure
 
   const onLookup = (event: LookupEvent): void => lookups.observe({ route: event.route, result: event.result }, event.ms / 1000)

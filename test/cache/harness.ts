@@ -13,6 +13,7 @@ import { createResponseCache, type ResponseCache } from '../../src/index.js'
 import type { CacheOptions, RouteOptions } from '../../src/cache/options.js'
 import type { Logger } from '../../adapters/contract.js'
 import { startRedis, type RedisServer } from '../support/redis.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 export type StoreKind = 'memory' | 'redis'
 export const STORE_KINDS: StoreKind[] = ['memory', 'redis']
@@ -175,5 +176,5 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 5
  * expects a HIT waits for this instead of assuming the write beat the next request.
  */
 export function settled(cache: ResponseCache): Promise<boolean> {
-  return eventually(() => cache.flights.size === 0)
+  return eventually(() => engineOf(cache).flights.size === 0)
 }

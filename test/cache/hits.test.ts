@@ -2,6 +2,7 @@ import t from 'tap'
 import { STORE_KINDS, harness, settled } from './harness.js'
 import { bucketOf } from '../../src/cache/keys.js'
 import { decodeEntry } from '../../src/cache/entry.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 for (const kind of STORE_KINDS) {
   t.test(`${kind}: keys and the hit path`, async (t) => {
@@ -18,7 +19,7 @@ for (const kind of STORE_KINDS) {
       t.equal(second.headers.get('content-type'), 'application/json; charset=utf-8')
       const key = `${h.namespace}:data:${bucketOf(h.clock.ms, 30)}`
       t.equal(key, `${h.namespace}:data:${Math.floor(h.clock.ms / 1000 / 30)}`)
-      const entry = decodeEntry(await h.cache.store.get(key))
+      const entry = decodeEntry(await engineOf(h.cache).store.get(key))
       t.equal(entry?.status, 200)
       t.same(entry?.body, first.bytes, 'the stored body is the bytes sent')
     })
@@ -110,13 +111,13 @@ for (const kind of STORE_KINDS) {
       const h = await harness(t, { kind })
       const key = `${h.namespace}:data:${bucketOf(h.clock.ms, 30)}`
       for (const garbage of ['not an entry', Buffer.from('KBC\u0001truncated'), '{"status":200}']) {
-        await h.cache.store.set(key, garbage, 60_000)
+        await engineOf(h.cache).store.set(key, garbage, 60_000)
         const reply = await h.get('/data')
         t.equal(reply.status, 200)
         t.equal(reply.xcache, 'MISS')
         // Settled, not polled: the next garbage must not meet this flight still holding the key.
         t.ok(await settled(h.cache), 'the computation ended')
-        t.ok(decodeEntry(await h.cache.store.get(key)) !== undefined, 'overwritten with a good entry')
+        t.ok(decodeEntry(await engineOf(h.cache).store.get(key)) !== undefined, 'overwritten with a good entry')
         t.equal((await h.get('/data')).xcache, 'HIT')
       }
     })

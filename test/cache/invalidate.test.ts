@@ -1,6 +1,7 @@
 import t from 'tap'
 import { STORE_KINDS, harness, eventually, settled } from './harness.js'
 import { cacheKey, keyPrefix } from '../../src/cache/keys.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 for (const kind of STORE_KINDS) {
   t.test(`${kind}: invalidation and health`, async (t) => {
@@ -14,11 +15,11 @@ for (const kind of STORE_KINDS) {
       const neighbours = ['data:x', 'data-x', 'dat', '*', 'data{1}'].map((name) =>
         cacheKey(keyPrefix(h.namespace, name, false), 1, ''),
       )
-      for (const key of neighbours) await h.cache.store.set(key, 'other route', 60_000)
+      for (const key of neighbours) await engineOf(h.cache).store.set(key, 'other route', 60_000)
       t.ok(await eventually(async () => ((await h.cache.health()).keys_count ?? 0) >= 8))
       const removed = await h.cache.invalidate('data')
       t.ok(removed >= 3, `removed ${removed}`)
-      for (const key of neighbours) t.equal(await h.cache.store.get(key), 'other route', `${key} survives`)
+      for (const key of neighbours) t.equal(await engineOf(h.cache).store.get(key), 'other route', `${key} survives`)
       t.equal((await h.get('/data?v=2')).xcache, 'MISS')
       t.equal((await h.get('/data')).xcache, 'MISS', 'no stale copy left either')
     })
@@ -32,7 +33,7 @@ for (const kind of STORE_KINDS) {
       const key = cacheKey(keyPrefix(h.namespace, 'data', false), Math.floor(h.clock.ms / 30_000), '')
       // invalidateKey bars the route's writes still running: let every entry land first.
       t.ok((await settled(h.cache)) && (await settled(other.cache)), 'the entries were stored')
-      t.ok((await h.cache.store.get(key)) !== undefined)
+      t.ok((await engineOf(h.cache).store.get(key)) !== undefined)
       t.equal(await h.cache.invalidateKey(key), true)
       t.equal((await h.get('/data')).xcache, 'MISS')
       t.equal((await h.get('/data?v=1')).xcache, 'HIT', 'the other variant stayed')

@@ -5,6 +5,7 @@
 import t from 'tap'
 import type { ComputeEvent } from '../../src/index.js'
 import { harness, quietLogger, STORE_KINDS } from './harness.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 for (const kind of STORE_KINDS) {
   t.test(`${kind}: after close(), requests pass through uncached with no error log`, async (t) => {
@@ -18,7 +19,7 @@ for (const kind of STORE_KINDS) {
     t.equal((await h.get('/data')).xcache, 'BYPASS')
     t.equal(h.calls(), 3, 'the handler answers every request')
     t.same(logger.lines, [], 'nothing logged: no "Connection is closed", no degraded mode')
-    t.equal(h.cache.store.state, 'closed', 'the circuit never opened')
+    t.equal(engineOf(h.cache).store.state, 'closed', 'the circuit never opened')
     t.equal((await h.cache.health()).store_errors, 0)
   })
 }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { STORE_KINDS, harness, eventually, settled } from './harness.js'
 import { Gate } from './gate.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 for (const kind of STORE_KINDS) {
   t.test(`${kind}: misses, stale answers and errors`, async (t) => {
@@ -168,10 +169,10 @@ for (const kind of STORE_KINDS) {
 
     t.test('the store write never delays the response', async (t) => {
       const h = await harness(t, { kind })
-      const original = h.cache.store.set.bind(h.cache.store)
+      const original = engineOf(h.cache).store.set.bind(engineOf(h.cache).store)
       let release: () => void = () => {}
       const gate = new Promise<void>((resolve) => (release = resolve))
-      h.cache.store.set = async (key, value, ttl) => {
+      engineOf(h.cache).store.set = async (key, value, ttl) => {
         await gate
         return original(key, value, ttl)
       }

@@ -10,6 +10,7 @@ import { createResponseCache, type ResponseCache } from '../../src/index.js'
 import type { RouteOptions } from '../../src/cache/options.js'
 import { bucketOf } from '../../src/cache/keys.js'
 import { makeStore, quietLogger, serveApp, settled, STORE_KINDS, TestClock, type StoreKind } from './harness.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 interface App {
   cache: ResponseCache
@@ -91,8 +92,8 @@ for (const kind of STORE_KINDS) {
     const bucket = bucketOf(app.clock.now(), 30)
     await app.get('/energy/gradient')
     t.ok(await settled(app.cache), 'the entries were stored')
-    t.ok(await app.cache.store.get(`${app.namespace}:plain:${bucket}`), 'a route without parameters keeps the seed\'s key')
-    t.ok(await app.cache.store.get(`${app.namespace}:user:id=1:${bucket}`), 'the resource stands before the bucket')
+    t.ok(await engineOf(app.cache).store.get(`${app.namespace}:plain:${bucket}`), 'a route without parameters keeps the seed\'s key')
+    t.ok(await engineOf(app.cache).store.get(`${app.namespace}:user:id=1:${bucket}`), 'the resource stands before the bucket')
   })
 
   t.test(`${kind}: invalidate one resource, or every resource of a route`, async (t) => {
@@ -131,7 +132,7 @@ for (const kind of STORE_KINDS) {
     t.ok(await settled(app.cache), 'the entries were stored')
     t.same([...labels], ['app'], 'one route name for every path: one metric label')
     const bucket = bucketOf(app.clock.now(), 30)
-    t.ok(await app.cache.store.get(`${app.namespace}:app:/x/1:${bucket}`), 'the path is the resource')
+    t.ok(await engineOf(app.cache).store.get(`${app.namespace}:app:/x/1:${bucket}`), 'the path is the resource')
     t.equal(await app.cache.invalidate('app', '/x/%31'), 1, 'invalidate one path, as requested or normalised')
     t.equal((await app.get('/x/1')).xcache, 'MISS')
     t.equal((await app.get('/x/2')).xcache, 'HIT')

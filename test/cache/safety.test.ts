@@ -5,6 +5,7 @@ import { createResponseCache } from '../../src/index.js'
 import { bucketOf } from '../../src/cache/keys.js'
 import { decodeEntry } from '../../src/cache/entry.js'
 import { rawEncode } from './raw-entry.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 for (const kind of STORE_KINDS) {
   t.test(`${kind}: what a shared cache must never store or serve`, async (t) => {
@@ -96,15 +97,15 @@ for (const kind of STORE_KINDS) {
         ['status 101', { status: 101, headers: [['upgrade', 'h2c']], body: Buffer.alloc(0), created, bucket }],
       ]
       for (const [label, entry] of planted) {
-        await h.cache.store.set(key, rawEncode(entry), 60_000)
+        await engineOf(h.cache).store.set(key, rawEncode(entry), 60_000)
         const reply = await h.get('/data')
         t.equal(reply.xcache, 'MISS', `${label}: a miss`)
         t.equal(reply.headers.get('set-cookie'), null)
         t.equal(reply.status, 200)
         // Settled, not polled: the next planted entry must not meet this flight still holding the key.
         t.ok(await settled(h.cache))
-        t.ok(decodeEntry(await h.cache.store.get(key)) !== undefined, `${label}: overwritten by a valid entry`)
-        await h.cache.store.delete(key)
+        t.ok(decodeEntry(await engineOf(h.cache).store.get(key)) !== undefined, `${label}: overwritten by a valid entry`)
+        await engineOf(h.cache).store.delete(key)
       }
     })
 

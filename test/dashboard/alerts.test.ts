@@ -9,6 +9,7 @@ import type { Alert } from '../../src/dashboard/index.js'
 import { eventually, quietLogger } from '../cache/harness.js'
 import { redisFor, replicaPairFor } from '../support/redis.js'
 import { dashboardApp } from './support.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 interface Receiver {
   url: string
@@ -52,7 +53,7 @@ t.test('Redis stopped: the degraded alert fires (log, event, feed, stream, webho
 
   await redis.kill()
   t.equal((await app.get('/beta')).status, 200, 'requests still answered')
-  t.ok(await eventually(() => app.cache.store.state !== 'closed'), 'the circuit opens')
+  t.ok(await eventually(() => engineOf(app.cache).store.state !== 'closed'), 'the circuit opens')
   t.same(await app.dashboard.evaluate(), [], 'degraded, not yet for long')
   app.clock.advance(11_000)
   const fired = await app.dashboard.evaluate()
@@ -68,7 +69,7 @@ t.test('Redis stopped: the degraded alert fires (log, event, feed, stream, webho
   t.match(hook.bodies, [{ alert: 'degraded', state: 'firing', contentType: 'application/json' }])
 
   await redis.restart()
-  t.ok(await eventually(() => app.cache.store.state === 'closed', 15_000), 'the probe finds Redis again')
+  t.ok(await eventually(() => engineOf(app.cache).store.state === 'closed', 15_000), 'the probe finds Redis again')
   app.clock.advance(5_000)
   t.match(await app.dashboard.evaluate(), [{ name: 'degraded', state: 'resolved' }])
   t.same((await app.json('/dashboard/snapshot')).alerts, [], 'no longer firing')

@@ -10,6 +10,7 @@ import { RedisStore } from '../../adapters/redis.js'
 import { harness, quietLogger } from '../cache/harness.js'
 import { redisCall } from '../support/probe.js'
 import { canStartTopologies, clusterFor } from '../support/redis.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 if (!(await canStartTopologies())) t.plan(0, 'a Cluster needs redis-server or a Docker engine')
 
@@ -31,7 +32,7 @@ t.test('a master gone: the cache answers within its budget while the store comma
     () => order.push('store'),
     () => order.push('store'),
   )
-  const cached = h.cache.store.get(key).then((value) => {
+  const cached = engineOf(h.cache).store.get(key).then((value) => {
     order.push('cache')
     return value
   })

@@ -9,6 +9,7 @@ import t from 'tap'
 import type { Middleware } from 'koa'
 import { harness, sharedRedis, TestClock, type Handler } from '../cache/harness.js'
 import { waitUntil } from '../support/probe.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -95,7 +96,7 @@ t.test('a computation that fails outright releases the lock at once', async (t) 
   })
   const reply = await a.get('/data')
   t.equal(reply.status, 500)
-  const store = a.cache.store.primary as import('../../adapters/redis.js').RedisStore
-  const locks = await store.countPrefix(`${a.cache.options.namespace}:`)
+  const store = engineOf(a.cache).store.primary as import('../../adapters/redis.js').RedisStore
+  const locks = await store.countPrefix(`${engineOf(a.cache).options.namespace}:`)
   t.equal(locks, 0, 'no lock (and no entry) left behind for peers to wait on')
 })

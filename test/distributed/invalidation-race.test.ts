@@ -10,6 +10,7 @@ import { Gate } from '../cache/gate.js'
 import { listening, request, spawnServer } from '../energy/support.js'
 import { RedisStore } from '../../adapters/redis.js'
 import { clusterFor } from '../support/redis.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 for (const how of ['invalidate', 'clear'] as const) {
   t.test(`across two processes: ${how}() on B wins over A's computation that started before it`, async (t) => {
@@ -28,7 +29,7 @@ for (const how of ['invalidate', 'clear'] as const) {
         ctx.body = { v, from: 'a' }
       },
     })
-    const client = (a.cache.store.primary as RedisStore).client as import('ioredis').Redis
+    const client = (engineOf(a.cache).store.primary as RedisStore).client as import('ioredis').Redis
     await client.set(`${namespace}-version`, '1')
     const peer = spawnServer(t, { PEER_REDIS_URL: redis.url, PEER_NAMESPACE: namespace, PEER_CLOCK_MS: String(clock.ms) }, {
       command: [process.execPath, '--import', 'tsx', 'test/distributed/fixtures/cache-peer.ts'],
@@ -42,7 +43,7 @@ for (const how of ['invalidate', 'clear'] as const) {
     t.equal((await request(b.base, `/${how}`, { method: 'POST' })).status, 200, `B ran ${how}()`)
     gate.open()
     t.same(JSON.parse((await first).text), { v: 1, from: 'a' }, "A's waiting request gets A's answer")
-    t.ok(await eventually(() => a.cache.flights.size === 0), "A's store write settled")
+    t.ok(await eventually(() => engineOf(a.cache).flights.size === 0), "A's store write settled")
 
     const onB = await request(b.base, '/data')
     t.same(onB.json, { v: 2, from: 'peer' }, "B does not serve A's old answer")
@@ -74,7 +75,7 @@ t.test('on a Redis Cluster, invalidate() and clear() win over a running computat
     await (how === 'clear' ? h.cache.clear() : h.cache.invalidate('data'))
     state.gate.open()
     t.equal(JSON.parse((await first).text).v, state.version - 1)
-    t.ok(await eventually(() => h.cache.flights.size === 0))
+    t.ok(await eventually(() => engineOf(h.cache).flights.size === 0))
     const next = await h.get(`/data?held=${how}`)
     t.equal(next.xcache, 'MISS', `${how}(): the old answer was not stored`)
     t.equal(JSON.parse(next.text).v, state.version)

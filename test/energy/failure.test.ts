@@ -11,6 +11,7 @@ import { createEnergyPool, type EnergyPool } from '../../src/energy/pool.js'
 import { waitUntil } from '../support/probe.js'
 import { redisFor } from '../support/redis.js'
 import { manualClock, metricSum, nonFinite, request, serveInProcess, shapeProblems, SHAPES, waitFor } from './support.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 t.test('a computation past ENERGY_TIMEOUT_MS answers 504 with the error shape, cached 10 s', async (t) => {
   const redis = await redisFor(t)
@@ -107,7 +108,7 @@ t.test('a failed refresh serves the stale good answer rather than the error', as
   t.equal(stale.headers.get('x-cache'), 'STALE')
   t.equal(stale.text, good.text, 'the previous good answer')
   const key = `energy:gradient:${bucketOf(clock.now(), 30)}`
-  await waitFor('the failed refresh to store its error entry', async () => (await energy.cache.store.get(key)) !== undefined)
+  await waitFor('the failed refresh to store its error entry', async () => (await engineOf(energy.cache).store.get(key)) !== undefined)
   const callsAfterRefresh = faulty.calls()
   t.equal(callsAfterRefresh, 2, 'one background refresh ran, and failed')
 
@@ -153,7 +154,7 @@ t.test('a Redis outage is degraded, not down, and the service recovers with Redi
   await waitFor('the circuit to close again', async () => (await request(base, '/health')).json.degraded === false, 15_000)
   const after = (await request(base, '/metrics')).text
   t.equal(metricSum(after, 'cache_circuit_state', { state: 'closed' }), 1)
-  t.equal(energy.cache.store.state, 'closed')
+  t.equal(engineOf(energy.cache).store.state, 'closed')
   const fresh = await request(base, '/energy/monitor')
   t.equal(fresh.headers.get('x-cache'), 'MISS')
   t.equal((await request(base, '/energy/monitor')).headers.get('x-cache'), 'HIT', 'caching in Redis again')

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/energy/server.js'
 import { ENERGY_ROUTES } from '../../src/energy/routes.js'
 import { redisFor } from '../support/redis.js'
 import { manualClock, metricSum, nonFinite, request, serveInProcess, shapeProblems, SHAPES, waitFor } from './support.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 const AGENTS = 48
 
@@ -96,7 +97,7 @@ for (const backend of ['memory', 'redis'] as const) {
     t.equal(metricSum(text, 'cache_circuit_state', { state: 'closed' }), 1)
     t.equal(metricSum(text, 'cache_circuit_state', { state: 'open' }), 0)
     // Zero on a quiet machine; a store operation past its 150 ms budget under heavy load counts too.
-    t.equal(metricSum(text, 'cache_store_errors_total'), energy.cache.stats.storeErrors, 'store errors as the cache counts them')
+    t.equal(metricSum(text, 'cache_store_errors_total'), engineOf(energy.cache).stats.storeErrors, 'store errors as the cache counts them')
     t.match(text, /^process_cpu_user_seconds_total /m, 'default process metrics')
     t.match(text, /^nodejs_eventloop_lag_seconds /m)
 
@@ -142,7 +143,7 @@ t.test('admin: bearer token, invalidate one route, clear all', async (t) => {
   t.equal((await request(base, '/energy/gradient')).headers.get('x-cache'), 'HIT')
   // A computation's flight (and its store lock, a key under the route's prefix) ends once its
   // store write lands, which may be just after the client has the answer.
-  await waitFor('the computations to settle', async () => energy.cache.flights.size === 0)
+  await waitFor('the computations to settle', async () => engineOf(energy.cache).flights.size === 0)
 
   const invalidated = await del('/cache/gradient', `bearer ${token}`)
   t.equal(invalidated.status, 200, 'the scheme is case-insensitive')

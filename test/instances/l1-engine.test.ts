@@ -10,6 +10,7 @@ import { Gate } from '../cache/gate.js'
 import { eventually, harness, quietLogger, TestClock } from '../cache/harness.js'
 import { redisFor } from '../support/redis.js'
 import { redisCall } from '../support/probe.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 const L1 = { maxBytes: 1 << 20 }
 
@@ -37,7 +38,7 @@ t.test('a hit in L1 sends no command to Redis, and L1 follows the cache clock', 
   t.equal((await h.get('/data')).xcache, 'MISS')
   t.ok(await eventually(async () => ((await h.cache.health()).l1?.entries ?? 0) > 0))
   // The flight releases its lock after the local copy is kept: a script whose GET counts too.
-  t.ok(await eventually(() => h.cache.flights.size === 0), 'the computation has released its lock')
+  t.ok(await eventually(() => engineOf(h.cache).flights.size === 0), 'the computation has released its lock')
   const before = await readCommands(client)
   for (let i = 0; i < 20; i++) t.equal((await h.get('/data')).xcache, 'HIT')
   const sent = (await readCommands(client)) - before

@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import { RedisStore } from '../../adapters/redis.js'
 import { harness, quietLogger, eventually, type Harness } from '../cache/harness.js'
 import { redisFor, type RedisServer } from '../support/redis.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 /** Liveness, not speed: a request that takes this long has stalled. */
 const STALLED_MS = 3000
@@ -42,7 +43,7 @@ for (const failure of ['pause', 'kill'] as const) {
     for (let i = 0; i < 20; i++) during.push(await timedGet(h, '/data'))
     t.ok(during.every((r) => r.status === 200), 'every request answered 200')
     t.ok(during.every((r) => r.ms < STALLED_MS), `no request stalled (slowest ${Math.max(...during.map((r) => r.ms))} ms)`)
-    t.equal(h.cache.store.state === 'closed', false, 'the circuit opened')
+    t.equal(engineOf(h.cache).store.state === 'closed', false, 'the circuit opened')
     t.equal((await h.cache.health()).degraded, true)
     t.equal((await h.cache.health()).status, 'degraded')
     t.ok(during.slice(-5).every((r) => r.xcache === 'HIT'), 'the fallback MemoryStore serves hits while Redis is down')
@@ -51,13 +52,13 @@ for (const failure of ['pause', 'kill'] as const) {
 
     if (failure === 'pause') await server.resume()
     else await server.restart()
-    t.ok(await eventually(() => h.cache.store.state === 'closed', 10_000), 'back on Redis after a probe')
+    t.ok(await eventually(() => engineOf(h.cache).store.state === 'closed', 10_000), 'back on Redis after a probe')
     t.equal((await h.cache.health()).degraded, false)
     t.same(circuit.slice(0, 2), ['open', 'half-open'])
     t.equal(circuit.at(-1), 'closed')
     const back = await h.get('/data?after=1')
     t.equal(back.status, 200)
-    const store = h.cache.store.primary as RedisStore
+    const store = engineOf(h.cache).store.primary as RedisStore
     t.ok(await eventually(async () => (await store.countPrefix(`${h.namespace}:`)) > 0), 'writes reach Redis again')
     t.ok(logger.lines.some((l) => (l.obj as { event?: string }).event === 'cache_store_up'), 'recovery logged')
   })
@@ -75,7 +76,7 @@ t.test('a Redis that is down from the start: the service still answers from memo
   t.ok(first.ms < STALLED_MS)
   t.ok(await eventually(async () => (await h.get('/data')).xcache === 'HIT'), 'fallback hits')
   await server.restart()
-  t.ok(await eventually(() => h.cache.store.state === 'closed', 10_000), 'uses Redis once it appears')
+  t.ok(await eventually(() => engineOf(h.cache).store.state === 'closed', 10_000), 'uses Redis once it appears')
 })
 
 t.test('no fallback (fallback: false): a Redis outage turns into misses, never errors', async (t) => {
@@ -97,10 +98,10 @@ t.test('an invalidation made while Redis is down is replayed before Redis serves
   t.ok(await eventually(async () => (await h.get('/data')).xcache === 'HIT'), 'cached in Redis')
   await server.pause()
   for (let i = 0; i < 4; i++) await h.get('/data?during=1')
-  t.equal(h.cache.store.state === 'closed', false, 'the circuit is open')
+  t.equal(engineOf(h.cache).store.state === 'closed', false, 'the circuit is open')
   await h.cache.invalidate('data')
   await server.resume()
-  t.ok(await eventually(() => h.cache.store.state === 'closed', 10_000), 'back on Redis')
+  t.ok(await eventually(() => engineOf(h.cache).store.state === 'closed', 10_000), 'back on Redis')
   const after = await h.get('/data')
   t.equal(after.xcache, 'MISS', 'the entry invalidated during the outage did not come back')
   t.not(after.text, first.text)

@@ -7,6 +7,7 @@ import t from 'tap'
 import { redisCall } from '../support/probe.js'
 import { redisFor } from '../support/redis.js'
 import { faultUnderLoad, pacedLoad, serviceOn } from './fault-load.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 const server = await redisFor(t, { args: ['--enable-debug-command', 'yes'] })
 const service = await serviceOn(t, server)
@@ -31,7 +32,7 @@ t.test('DEBUG SLEEP 1: a slow command does not slow the requests', async (t) => 
 
 t.test('maxmemory under noeviction: reads serve, writes skipped with one warning each way, no storm', async (t) => {
   const opened = circuitOpened()
-  const computed = service.energy.cache.stats.computations
+  const computed = engineOf(service.energy.cache).stats.computations
   await redis('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
   await faultUnderLoad(t, service, {
     async inject() {
@@ -42,7 +43,7 @@ t.test('maxmemory under noeviction: reads serve, writes skipped with one warning
     heal: async () => void (await redis('CONFIG', 'SET', 'maxmemory', '0')),
     holdMs: 1500,
   })
-  const computations = service.energy.cache.stats.computations - computed
+  const computations = engineOf(service.energy.cache).stats.computations - computed
   // Two endpoints, each at most: its miss, a refresh at a rollover, a warm-up of the next bucket.
   // Without local copies every request was a miss: ~75 in 3 s.
   t.ok(computations <= 6, `computations stay at one per key per bucket (${computations})`)

@@ -8,6 +8,7 @@ import { RedisStore } from '../../adapters/redis.js'
 import { harness, quietLogger, eventually } from '../cache/harness.js'
 import { Gate } from '../cache/gate.js'
 import { redisFor } from '../support/redis.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 for (const when of ['during', 'before'] as const) {
   t.test(`a computation begun ${when} an outage is not stored over an invalidation replayed after it`, async (t) => {
@@ -32,17 +33,17 @@ for (const when of ['during', 'before'] as const) {
     if (when === 'before') first = h.get('/data')
     if (when === 'before') t.ok(await eventually(() => state.gate.reached === 1), 'computing with version 1 on Redis')
     await server.pause()
-    for (let i = 0; i < 4 && h.cache.store.state === 'closed'; i++) await h.get(`/data?trip=${i}`)
-    t.not(h.cache.store.state, 'closed', 'the circuit is open')
+    for (let i = 0; i < 4 && engineOf(h.cache).store.state === 'closed'; i++) await h.get(`/data?trip=${i}`)
+    t.not(engineOf(h.cache).store.state, 'closed', 'the circuit is open')
     if (when === 'during') first = h.get('/data')
     if (when === 'during') t.ok(await eventually(() => state.gate.reached === 1), 'computing with version 1 from the fallback')
     state.version = 2
     await h.cache.invalidate('data')
     await server.resume()
-    t.ok(await eventually(() => h.cache.store.state === 'closed', 10_000), 'back on Redis, the invalidation replayed')
+    t.ok(await eventually(() => engineOf(h.cache).store.state === 'closed', 10_000), 'back on Redis, the invalidation replayed')
     state.gate.open()
     t.same(JSON.parse((await first!).text), { v: 1 })
-    t.ok(await eventually(() => h.cache.flights.size === 0), 'its write settled')
+    t.ok(await eventually(() => engineOf(h.cache).flights.size === 0), 'its write settled')
     const next = await h.get('/data')
     t.equal(next.xcache, 'MISS', 'the old answer was not stored')
     t.same(JSON.parse(next.text), { v: 2 })

@@ -8,6 +8,7 @@ import { RedisStore } from '../../adapters/redis.js'
 import { eventually, harness, quietLogger } from '../cache/harness.js'
 import { redisCall } from '../support/probe.js'
 import { canStartTopologies, redisFor, replicaPairFor } from '../support/redis.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 const events = (lines: Array<{ obj: unknown }>, name: string) => lines.filter((l) => (l.obj as { event?: string }).event === name)
 
@@ -40,7 +41,7 @@ t.test('while the circuit is open, health reports the last role seen and when', 
   await server.pause()
   t.teardown(() => server.resume().catch(() => {}))
   await h.get('/data?down=1')
-  t.ok(await eventually(() => h.cache.store.state !== 'closed'), 'the circuit opened')
+  t.ok(await eventually(() => engineOf(h.cache).store.state !== 'closed'), 'the circuit opened')
   const during = await h.cache.health()
   t.equal(during.serving, 'fallback')
   t.equal(during.role, 'master', 'the last role seen, not null')

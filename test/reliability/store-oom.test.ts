@@ -8,6 +8,7 @@ import { RedisStore } from '../../adapters/redis.js'
 import { eventually, harness, quietLogger } from '../cache/harness.js'
 import { redisCall } from '../support/probe.js'
 import { redisFor } from '../support/redis.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 const events = (lines: Array<{ obj: unknown }>, name: string) => lines.filter((l) => (l.obj as { event?: string }).event === name)
 
@@ -28,7 +29,7 @@ t.test('writes refused with OOM: answers kept locally, one warning each way, hea
   t.ok(replies.slice(1).every((r) => r.xcache === 'HIT'), 'later requests are hits from the local copy')
   t.equal(h.calls(), 5, 'one computation per key: /data once, and each of the four others once')
   t.equal(await store.countPrefix(`${h.namespace}:`), 0, 'nothing reached Redis')
-  t.equal(h.cache.store.state, 'closed', 'the circuit stays closed: Redis still answers reads')
+  t.equal(engineOf(h.cache).store.state, 'closed', 'the circuit stays closed: Redis still answers reads')
   t.equal(events(logger.lines, 'cache_store_down').length, 0, 'no circuit storm')
   const refused = events(logger.lines, 'cache_store_writes_refused')
   t.equal(refused.length, 1, 'one warning when writes start failing')

@@ -12,6 +12,7 @@ import { eventually, harness, quietLogger } from '../cache/harness.js'
 import { ROOT } from '../energy/support.js'
 import { redisCall } from '../support/probe.js'
 import { redisFor, type RedisServer } from '../support/redis.js'
+import { engineOf } from '../../src/cache/engine.js'
 
 const events = (lines: Array<{ obj: unknown }>, name: string) => lines.filter((l) => (l.obj as { event?: string }).event === name)
 
@@ -66,10 +67,10 @@ t.test('the README ACL user: every operation works, and the cache comes back aft
   t.same(await aclLog(server), [], 'Redis refused nothing (ACL LOG is empty)')
 
   await server.pause()
-  for (let i = 0; i < 4 && h.cache.store.state === 'closed'; i++) await h.get('/data?down=1')
-  t.not(h.cache.store.state, 'closed', 'the circuit opened')
+  for (let i = 0; i < 4 && engineOf(h.cache).store.state === 'closed'; i++) await h.get('/data?down=1')
+  t.not(engineOf(h.cache).store.state, 'closed', 'the circuit opened')
   await server.resume()
-  t.ok(await eventually(() => h.cache.store.state === 'closed', 10_000), 'the probe brings the cache back onto Redis')
+  t.ok(await eventually(() => engineOf(h.cache).store.state === 'closed', 10_000), 'the probe brings the cache back onto Redis')
   t.same(await aclLog(server), [], 'the probe needed nothing the ACL refuses')
 })
 
@@ -84,7 +85,7 @@ t.test('a probe the ACL refuses is logged once with its reason', async (t) => {
   await redisCall(server.host, server.port, ['ACL', 'SETUSER', 'cacheuser', '-ping'])
   await server.pause()
   await h.get('/data')
-  t.not(h.cache.store.state, 'closed', 'the circuit opened')
+  t.not(engineOf(h.cache).store.state, 'closed', 'the circuit opened')
   await server.resume()
   t.ok(await eventually(() => events(logger.lines, 'cache_probe_failed').some((l) => (l.obj as { code?: string }).code === 'E_STORE_NOPERM')), 'the refusal is logged with its code')
   t.ok(await eventually(async () => (await refusals(server, 'ping')) >= 3), 'several probes were refused')
@@ -92,7 +93,7 @@ t.test('a probe the ACL refuses is logged once with its reason', async (t) => {
   t.equal(refused.length, 1, 'once per reason, not once per probe')
   t.match(refused[0]?.obj, { cause: { name: 'ReplyError', message: /^NOPERM/ } })
   await redisCall(server.host, server.port, ['ACL', 'SETUSER', 'cacheuser', '+ping'])
-  t.ok(await eventually(() => h.cache.store.state === 'closed', 10_000), 'back on Redis once the probe is allowed')
+  t.ok(await eventually(() => engineOf(h.cache).store.state === 'closed', 10_000), 'back on Redis once the probe is allowed')
 })
 
 t.test('a wrong password: E_STORE_AUTH with its cause, and the password nowhere', async (t) => {

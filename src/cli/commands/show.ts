@@ -1,6 +1,6 @@
 /** `show <key>`: one entry decoded, or with --body its whole body. */
 import { Buffer } from 'node:buffer'
-import { decodeEntry, type CachedEntry } from '../../index.js'
+import { decodeEntry, type CachedEntry } from '../../cache/entry.js'
 import { CliError, type CommandContext } from '../context.js'
 import { bytes, count, duration, fields, isoTime } from '../format.js'
 import { bucketSpan, routeOfKey, timesToLive } from '../walk.js'
