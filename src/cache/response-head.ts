@@ -16,13 +16,16 @@ interface HeadWatch {
   settle: ((shared: boolean) => void) | undefined
 }
 
-const watches = new WeakMap<ServerResponse, HeadWatch>()
+// Kept on the response itself (on-headers already puts its writeHead there): a WeakMap entry
+// per hit cost a set, a get at head time and an ephemeron for the collector to trace.
+const WATCH = Symbol('koa-bucket-cache head watch')
+type Watched = ServerResponse & { [WATCH]?: HeadWatch }
 
-function watch(res: ServerResponse): HeadWatch {
-  let state = watches.get(res)
+function watch(res: Watched): HeadWatch {
+  let state = res[WATCH]
   if (state === undefined) {
     state = { ours: undefined, settle: undefined }
-    watches.set(res, state)
+    res[WATCH] = state
     onHeaders(res, headWritten)
   }
   return state
@@ -33,8 +36,8 @@ function watch(res: ServerResponse): HeadWatch {
  * watches its head, and a closure per hit cost about 1.4 us of a 74 us hit under tsx (esbuild
  * names each one), measured with benchmarks/profile-hit.ts.
  */
-function headWritten(this: ServerResponse): void {
-  const state = watches.get(this)
+function headWritten(this: Watched): void {
+  const state = this[WATCH]
   if (state === undefined) return
   // Called on hits too (no settle): it turns our Cache-Control private when a cookie was added.
   const shared = sharedOnTheWayOut(this, state.ours)
