@@ -1,15 +1,15 @@
 /**
- * Where a hit's time goes: runs one hit-throughput case's server under `node --cpu-prof`, pinned
- * as scenario A pins it, loads it with autocannon, and prints the functions with the most self
- * time and the inclusive time of the functions between the request and the socket, as a share
- * of the server's busy time and in microseconds per answered request.
+ * Where a hit's time goes: runs one hit-throughput case's server, pinned as scenario A pins it,
+ * warms it up, then loads it with autocannon under V8's CPU profiler, and prints the functions
+ * with the most self time and the inclusive time of the functions between the request and the
+ * socket, as a share of the server's busy time and in microseconds per answered request.
  *
  *   npx tsx benchmarks/profile-hit.ts cache-memory [seconds] [filter]
  *
  * The profile (.cpuprofile, for Chrome DevTools or speedscope) stays in scratch/profiles/; given a
  * .cpuprofile instead of a case, it is read again (the second argument then filters the functions).
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { HIT_CASES, needsRedis, type HitCase } from './lib/hit-cases.js'
 import { throughput } from './lib/load.js'
@@ -52,23 +52,23 @@ async function profileCase(kind: HitCase, seconds: number): Promise<{ path: stri
   if (redis) pinHelper(await redisPid(redis))
   pinHelper(process.pid)
   const env = { BENCH_CASE: kind, BENCH_PREFIX: `profile-${Date.now().toString(36)}`, ...(redis ? { REDIS_URL: redis.url } : {}) }
-  const server = await ServerProcess.start('hit-server.ts', env, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
+  const server = await ServerProcess.start('hit-server.ts', env)
+  const path = `${dir}${kind}.cpuprofile`
   let answered = 0
   try {
     pinServer(server.pid)
-    // The warm-up is in the profile too, so its answers count.
-    const warm = await throughput(server.url, { connections: 50, duration: 2, path: '/payload' })
+    await throughput(server.url, { connections: 50, duration: 3, path: '/payload' })
+    // Only the measured run is profiled: start-up (tsx compiling) and warm-up stay out.
+    await server.call('profile-start')
     const measured = await throughput(server.url, { connections: 50, duration: seconds, path: '/payload' })
-    answered = warm.ok + measured.ok
+    await server.call('profile-stop', { path })
+    answered = measured.ok
     process.stderr.write(`${kind}: ${Math.round(measured.rps)} req/s over ${seconds} s\n`)
   } finally {
     await server.stop()
     await stopSharedRedis()
   }
-  // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's loader has one of its own).
-  const file = readdirSync(dir).find((name) => /\.0\.\d+\.cpuprofile$/.test(name))
-  if (!file) throw new Error(`no profile written in ${dir}`)
-  return { path: `${dir}${file}`, answered }
+  return { path, answered }
 }
 
 /** `name file`: a project file relative to the repository, a package's as `nm:<package path>`. */

@@ -40,7 +40,7 @@ const COMPARISONS: Comparison[] = [
   { a: 'cache-redis', b: 'bento-redis', label: 'RedisStore hit / bentocache redis (L2)', fullOnly: true },
   { a: 'cache-memory', b: 'bento-memory', label: 'MemoryStore hit / bentocache memory (L1)', fullOnly: true },
   { a: 'cache-redis-single-get', b: 'cache-redis', label: 'RedisStore stale: 0 (GET) / default (MGET of 2 keys)', fullOnly: true },
-  { a: 'cache-redis-autopipeline', b: 'cache-redis', label: 'RedisStore on an auto-pipelined ioredis / default', fullOnly: true },
+  { a: 'cache-redis', b: 'cache-redis-unpipelined', label: 'RedisStore (auto-pipelined, its default) / on an ioredis without auto-pipelining', fullOnly: true },
   { a: 'node-redis-get', b: 'redis-get', label: 'one node-redis GET / one ioredis GET', fullOnly: true },
 ]
 
