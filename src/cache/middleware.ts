@@ -26,7 +26,10 @@ export function cacheMiddleware(cache: CacheEngine, route: ResolvedRoute): Middl
     }
     const target = cacheTarget(ctx, route)
     const name = target.name
-    const bypass = bypassReason(ctx.method, ctx.headers, route)
+    // Read once from Node's request: each ctx.method or ctx.headers is a delegated getter call.
+    const request = ctx.request
+    const headers = ctx.req.headers
+    const bypass = bypassReason(ctx.req.method ?? '', headers, route)
     if (bypass !== undefined) {
       ctx.set('X-Cache', 'BYPASS')
       cache.recordLookup(name, 'BYPASS', started)
@@ -36,7 +39,7 @@ export function cacheMiddleware(cache: CacheEngine, route: ResolvedRoute): Middl
       return
     }
     const codings = compressed.has(name) ? acceptedCodings(ctx) : undefined
-    const plan = cache.plan(route, target, ctx.querystring, ctx.headers, codings)
+    const plan = cache.plan(route, target, request.querystring, headers, codings)
     const found = await cache.lookup(plan)
     if (found.kind === 'hit') {
       answer(ctx, cache, found.entry, 'HIT', plan)
@@ -147,8 +150,9 @@ function answer(ctx: Context, cache: CacheEngine, entry: CachedEntry, result: Ca
   const response = ctx.response
   const res = ctx.res
   const own = writeEntry(ctx, entry)
+  const headers = ctx.req.headers
   // A route that ignores credentials declared its answer the same for everyone: public downstream too.
-  const control = cacheControl(entry, plan.route, carriesCredentials(ctx.headers) && !plan.route.ignoreCredentials, own.cacheControl)
+  const control = cacheControl(entry, plan.route, carriesCredentials(headers) && !plan.route.ignoreCredentials, own.cacheControl)
   const vary = varyHeader(own.vary, plan.route, own.coding !== undefined)
   if (!res.headersSent) {
     res.setHeader('X-Cache', result)
@@ -157,7 +161,7 @@ function answer(ctx: Context, cache: CacheEngine, entry: CachedEntry, result: Ca
     if (vary !== undefined) res.setHeader('Vary', vary)
   }
   guardAnswer(res, control)
-  if (entry.status >= 200 && entry.status < 300 && etagMatches(ctx.request.headers['if-none-match'], own.etag)) {
+  if (entry.status >= 200 && entry.status < 300 && etagMatches(headers['if-none-match'], own.etag)) {
     response.status = 304
     response.body = null
   }
