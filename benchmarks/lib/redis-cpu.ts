@@ -21,7 +21,9 @@ export async function redisPid(server: RedisServer): Promise<number> {
 
 /**
  * Commands Redis has run so far, by name (INFO commandstats), less the ones no request sends:
- * INFO (this probe, and RedisStore's periodic role check) and connection set-up (HELLO, CLIENT).
+ * INFO (this probe, and RedisStore's periodic role check), connection set-up (HELLO, CLIENT) and
+ * PING (the circuit breaker's probe: another case's server, idle but with its circuit open after
+ * its own run, pings while this case is measured).
  */
 export async function redisCommandCalls(server: RedisServer): Promise<Map<string, number>> {
   const text = String(await redisCall(server.host, server.port, ['INFO', 'commandstats']))
@@ -30,7 +32,7 @@ export async function redisCommandCalls(server: RedisServer): Promise<Map<string
     const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line)
     if (!match) continue
     const name = match[1]!
-    if (name === 'info' || name === 'hello' || name.startsWith('client')) continue
+    if (name === 'info' || name === 'hello' || name === 'ping' || name.startsWith('client')) continue
     calls.set(name, Number(match[2]))
   }
   return calls

@@ -236,7 +236,7 @@ function report(results: Map<HitCase, CaseResult>, pairRounds: Map<Comparison, P
     'Every case answers the same 2,073-byte JSON body, checked byte for byte before the load; "computed" counts payload computations over the whole scenario (1 = every measured request was a hit).',
     '"server CPU / req" is the server process\'s user + system CPU time over a run divided by its answers (median over runs); "redis CPU / req" is redis-server\'s (INFO cpu). ' +
       'The CPU ratio column is the median per-round ratio of the other case\'s server CPU per request to this cache\'s: a second view of the cost of a hit.',
-    '"Redis commands / req": commands redis-server ran during the case\'s measured runs (INFO commandstats before and after each run, less INFO, HELLO and CLIENT, which no request sends), per answered request; the most frequent in brackets. ' +
+    '"Redis commands / req": commands redis-server ran during the case\'s measured runs (INFO commandstats before and after each run, less INFO, HELLO, CLIENT and PING, which no request sends), per answered request; the most frequent in brackets. ' +
       (l1Commands ? `RedisStore with l1: ${fmtInt(l1Commands.total)} commands over ${fmtInt(l1Commands.hits)} hits.` : 'RedisStore with l1: not measured.'),
   ]
   if (options.quick) notes.push('Quick mode measures the target comparisons only; `npm run bench` adds the references (bare ceiling, koa-cash on Redis, bentocache) and the diagnostics.')
