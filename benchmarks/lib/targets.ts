@@ -57,6 +57,9 @@ export const HIT_TARGETS = {
   A2: ratioTarget('A2', 'RedisStore hit / a route doing one ioredis GET', 0.95),
   A3: ratioTarget('A3', "RedisStore hit / Keyv + @keyv/redis as Keyv's README shows (the body object is the value)", 2.5),
   A3b: ratioTarget('A3b', 'RedisStore hit / Keyv + @keyv/redis with the body stored as a ready string', 1.0),
+  A4: ratioTarget('A4', 'RedisStore with the in-process tier (l1), hit / ceiling route sending the same four headers (issue 9)', 0.95),
+  // A count, not a speed: it gates quick runs too. Any command over the measured hits misses it.
+  A4c: { id: 'A4c', scenario: 'A', what: 'Redis commands per hit, RedisStore with l1 (INFO commandstats over the measured runs, less INFO, HELLO, CLIENT and PING)', comparator: '<=', target: 0, unit: 'count' },
 } satisfies Record<string, TargetSpec>
 
 /** Scenario B: the handler runs once for a stampede of cold requests. */

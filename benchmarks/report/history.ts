@@ -17,7 +17,7 @@ export interface HistoryEntry {
 }
 
 /** Ratios drawn over time: the hit-throughput targets. */
-export const HISTORY_SERIES = ['A1', 'A1b', 'A2', 'A3', 'A3b'] as const
+export const HISTORY_SERIES = ['A1', 'A1b', 'A2', 'A3', 'A3b', 'A4'] as const
 
 function commit(): string {
   try {

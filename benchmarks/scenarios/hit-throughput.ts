@@ -10,7 +10,7 @@ import { HIT_CASE_LABELS, needsRedis, type HitCase } from '../lib/hit-cases.js'
 import { PAYLOAD_BYTES } from '../lib/payload.js'
 import { pinHelper, pinServer, placement, unpin } from '../lib/placement.js'
 import { sharedRedis, type RedisServer } from '../lib/redis.js'
-import { redisCpuMicros, redisPid } from '../lib/redis-cpu.js'
+import { commandsBetween, redisCommandCalls, redisCpuMicros, redisPid } from '../lib/redis-cpu.js'
 import { ServerProcess } from '../lib/server-process.js'
 import { fmtInt, fmtMs, fmtRatio, median, round } from '../lib/stats.js'
 import { evaluate, HIT_TARGETS, type TargetSpec } from '../lib/targets.js'
@@ -34,12 +34,13 @@ const COMPARISONS: Comparison[] = [
   { a: 'cache-redis', b: 'redis-get', label: 'RedisStore hit / plain ioredis GET', target: HIT_TARGETS.A2 },
   { a: 'cache-redis', b: 'keyv-redis-object', label: 'RedisStore hit / Keyv + @keyv/redis (object value)', target: HIT_TARGETS.A3 },
   { a: 'cache-redis', b: 'keyv-redis', label: 'RedisStore hit / Keyv + @keyv/redis (ready string)', target: HIT_TARGETS.A3b },
+  { a: 'cache-redis-l1', b: 'ceiling-headers', label: 'RedisStore with l1, hit / ceiling with the same headers', target: HIT_TARGETS.A4 },
   { a: 'cache-memory', b: 'ceiling', label: 'MemoryStore hit / bare ceiling (no headers)', fullOnly: true },
   { a: 'cache-redis', b: 'koa-cash-redis', label: 'RedisStore hit / koa-cash on Redis', fullOnly: true },
   { a: 'cache-redis', b: 'bento-redis', label: 'RedisStore hit / bentocache redis (L2)', fullOnly: true },
   { a: 'cache-memory', b: 'bento-memory', label: 'MemoryStore hit / bentocache memory (L1)', fullOnly: true },
   { a: 'cache-redis-single-get', b: 'cache-redis', label: 'RedisStore stale: 0 (GET) / default (MGET of 2 keys)', fullOnly: true },
-  { a: 'cache-redis-autopipeline', b: 'cache-redis', label: 'RedisStore on an auto-pipelined ioredis / default', fullOnly: true },
+  { a: 'cache-redis', b: 'cache-redis-unpipelined', label: 'RedisStore (auto-pipelined, its default) / on an ioredis without auto-pipelining', fullOnly: true },
   { a: 'node-redis-get', b: 'redis-get', label: 'one node-redis GET / one ioredis GET', fullOnly: true },
 ]
 
@@ -48,6 +49,8 @@ interface RoundResult extends ThroughputResult {
   cpuUs: number
   /** redis-server CPU per answered request, microseconds (0 for in-memory cases). */
   redisUs: number
+  /** Redis commands run during the run, by name (INFO commandstats; none for in-memory cases). */
+  commands: Record<string, number>
 }
 
 interface CaseResult {
@@ -57,6 +60,7 @@ interface CaseResult {
   computations?: number
   storeErrors?: number
   circuit?: string
+  l1Hits?: number
 }
 
 interface PairRound {
@@ -68,11 +72,13 @@ interface PairRound {
 async function measure(server: ServerProcess, redis: RedisServer | undefined, duration: number): Promise<RoundResult> {
   const cpu0 = await server.call<number>('cpu')
   const redis0 = redis ? await redisCpuMicros(redis) : 0
+  const commands0 = redis ? await redisCommandCalls(redis) : undefined
   const measured = await throughput(server.url, { connections: CONNECTIONS, duration, path: '/payload' })
   const cpu1 = await server.call<number>('cpu')
+  const commands = redis && commands0 ? commandsBetween(commands0, await redisCommandCalls(redis)) : {}
   const redis1 = redis ? await redisCpuMicros(redis) : 0
   const answered = Math.max(1, measured.ok)
-  return { ...measured, cpuUs: (cpu1 - cpu0) / answered, redisUs: (redis1 - redis0) / answered }
+  return { ...measured, cpuUs: (cpu1 - cpu0) / answered, redisUs: (redis1 - redis0) / answered, commands }
 }
 
 function plan(quick: boolean): { rounds: number; duration: number; warmup: number } {
@@ -146,7 +152,7 @@ async function runHitThroughput(options: BenchOptions, progress: (line: string) 
       }
     }
     for (const [kind, server] of servers) {
-      const stats = await server.call<{ computations: number; storeErrors: number; circuit: string }>('stats')
+      const stats = await server.call<{ computations: number; storeErrors: number; circuit: string; l1Hits?: number }>('stats')
       Object.assign(results.get(kind)!, stats)
     }
   } finally {
@@ -170,9 +176,25 @@ function firstLines(error: unknown): string {
   return cause ? `${lines[0]}: ${cause.trim()}` : (lines[0] ?? '')
 }
 
+/** Redis commands per answered request over every run of a case, and the commands by name. */
+function commandsPerRequest(r: CaseResult): { perRequest: number; total: number; byName: Record<string, number> } {
+  const byName: Record<string, number> = {}
+  for (const run of r.runs) for (const [name, calls] of Object.entries(run.commands)) byName[name] = (byName[name] ?? 0) + calls
+  const total = Object.values(byName).reduce((a, b) => a + b, 0)
+  const answered = r.runs.reduce((n, run) => n + run.ok, 0)
+  return { perRequest: answered > 0 ? total / answered : Number.NaN, total, byName }
+}
+
+function commandsCell(r: CaseResult): string {
+  if (!needsRedis(r.kind)) return '-'
+  const { perRequest, byName } = commandsPerRequest(r)
+  const names = Object.entries(byName).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([name, calls]) => `${name} ${fmtInt(calls)}`)
+  return `${round(perRequest, 3)}${names.length > 0 ? ` (${names.join(', ')})` : ''}`
+}
+
 function caseRow(r: CaseResult): string[] {
   const label = HIT_CASE_LABELS[r.kind]
-  if (r.runs.length === 0) return [label, 'not measured', '', '', '', '', r.error ?? 'no result']
+  if (r.runs.length === 0) return [label, 'not measured', '', '', '', '', '', r.error ?? 'no result']
   const errors = r.storeErrors ? `, ${r.storeErrors} store errors (circuit ${r.circuit})` : ''
   const failed = r.runs.reduce((n, x) => n + x.errors + x.non2xx, 0)
   return [
@@ -182,7 +204,8 @@ function caseRow(r: CaseResult): string[] {
     fmtMs(median(r.runs.map((x) => x.latency.p99))),
     `${round(median(r.runs.map((x) => x.cpuUs)), 1)} us`,
     needsRedis(r.kind) ? `${round(median(r.runs.map((x) => x.redisUs)), 1)} us` : '-',
-    `${r.computations ?? '?'} computed, ${failed} failed${errors}`,
+    commandsCell(r),
+    `${r.computations ?? '?'} computed, ${failed} failed${errors}${r.l1Hits !== undefined ? `, ${fmtInt(r.l1Hits)} L1 hits` : ''}`,
   ]
 }
 
@@ -203,6 +226,9 @@ function report(results: Map<HitCase, CaseResult>, pairRounds: Map<Comparison, P
     ])
   }
   const measuredKinds = [...results.values()].filter((r) => r.runs.length > 0)
+  const l1 = results.get('cache-redis-l1')
+  const l1Commands = l1 && l1.runs.length > 0 ? { ...commandsPerRequest(l1), hits: l1.runs.reduce((n, run) => n + run.ok, 0) } : undefined
+  targets.push(evaluate(HIT_TARGETS.A4c, l1Commands?.perRequest ?? Number.NaN, options.quick))
   const notes = [
     `${CONNECTIONS} connections; ${run.rounds} rounds; in each round every comparison's two cases run back to back for ${run.duration} s each (the first of the two alternates by round). ` +
       'A ratio is the median of its per-round ratios. Every case runs in its own server process; autocannon runs in the runner process.',
@@ -210,6 +236,8 @@ function report(results: Map<HitCase, CaseResult>, pairRounds: Map<Comparison, P
     'Every case answers the same 2,073-byte JSON body, checked byte for byte before the load; "computed" counts payload computations over the whole scenario (1 = every measured request was a hit).',
     '"server CPU / req" is the server process\'s user + system CPU time over a run divided by its answers (median over runs); "redis CPU / req" is redis-server\'s (INFO cpu). ' +
       'The CPU ratio column is the median per-round ratio of the other case\'s server CPU per request to this cache\'s: a second view of the cost of a hit.',
+    '"Redis commands / req": commands redis-server ran during the case\'s measured runs (INFO commandstats before and after each run, less INFO, HELLO, CLIENT and PING, which no request sends), per answered request; the most frequent in brackets. ' +
+      (l1Commands ? `RedisStore with l1: ${fmtInt(l1Commands.total)} commands over ${fmtInt(l1Commands.hits)} hits.` : 'RedisStore with l1: not measured.'),
   ]
   if (options.quick) notes.push('Quick mode measures the target comparisons only; `npm run bench` adds the references (bare ceiling, koa-cash on Redis, bentocache) and the diagnostics.')
   for (const r of results.values()) if (r.error) notes.push(`${HIT_CASE_LABELS[r.kind]}: not measured: ${r.error}`)
@@ -222,7 +250,7 @@ function report(results: Map<HitCase, CaseResult>, pairRounds: Map<Comparison, P
       },
       {
         title: 'Every case',
-        head: ['case', 'req/s (median)', 'req/s per run', 'p99 (median)', 'server CPU / req', 'redis CPU / req', 'check'],
+        head: ['case', 'req/s (median)', 'req/s per run', 'p99 (median)', 'server CPU / req', 'redis CPU / req', 'Redis commands / req', 'check'],
         rows: measuredKinds.map(caseRow),
       },
     ],
@@ -238,6 +266,7 @@ function report(results: Map<HitCase, CaseResult>, pairRounds: Map<Comparison, P
     data: {
       placement: run.placement,
       ratios: Object.fromEntries([...ratios].map(([c, v]) => [c.target?.id ?? c.label, v])),
+      l1CommandsPerHit: l1Commands ?? null,
       cases: Object.fromEntries([...results].map(([kind, r]) => [kind, r])),
     },
   }

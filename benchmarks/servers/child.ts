@@ -3,6 +3,8 @@
  * IPC, answers the parent's commands, and sends events (circuit changes...) as they happen.
  * Each server runs in its own process so the load generator never shares its event loop.
  */
+import { writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import type Koa from 'koa'
@@ -66,6 +68,10 @@ export function attachIpc(port: number, options: ServeOptions): void {
       const usage = process.cpuUsage()
       return usage.user + usage.system
     },
+    /** Starts the V8 CPU profiler (benchmarks/profile-hit.ts): start-up and warm-up stay out of the profile. */
+    'profile-start': () => profiler.start(),
+    /** Stops it and writes the profile to `args.path` (.cpuprofile). */
+    'profile-stop': (args) => profiler.stop((args as { path: string }).path),
     ...options.commands,
   }
   process.on('message', (raw: unknown) => {
@@ -104,6 +110,23 @@ export function quietLogger(): { warn(obj: unknown, msg?: string): void; info(ob
     info(): void {},
   }
   return logger
+}
+
+const profiler = {
+  session: undefined as Session | undefined,
+  async start(): Promise<void> {
+    this.session = new Session()
+    this.session.connect()
+    await this.session.post('Profiler.enable')
+    await this.session.post('Profiler.start')
+  },
+  async stop(path: string): Promise<void> {
+    if (!this.session) throw new Error('the profiler was not started')
+    const { profile } = await this.session.post('Profiler.stop')
+    this.session.disconnect()
+    this.session = undefined
+    await writeFile(path, JSON.stringify(profile))
+  },
 }
 
 export function envString(name: string, fallback?: string): string {

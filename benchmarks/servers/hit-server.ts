@@ -19,7 +19,7 @@ import { MemoryStore } from '../../adapters/memory.js'
 import { RedisStore } from '../../adapters/redis.js'
 import { HIT_CASES, type HitCase } from '../lib/hit-cases.js'
 import { makePayload, PAYLOAD_BYTES, type Payload } from '../lib/payload.js'
-import { envString, quietLogger, serve } from './child.js'
+import { envString, quietLogger, serve, sleep } from './child.js'
 
 
 const HOUR_MS = 3_600_000
@@ -71,18 +71,22 @@ async function build(kind: HitCase, router: Router, prefix: string): Promise<voi
     }
     case 'cache-memory':
     case 'cache-redis':
+    case 'cache-redis-l1':
     case 'cache-redis-single-get':
-    case 'cache-redis-autopipeline': {
+    case 'cache-redis-unpipelined': {
       const store =
         kind === 'cache-memory'
           ? new MemoryStore()
-          : kind === 'cache-redis-autopipeline'
-            ? new RedisStore({ client: autoPipelined(), logger: quietLogger() })
+          : kind === 'cache-redis-unpipelined'
+            ? new RedisStore({ client: unpipelined(), logger: quietLogger() })
             : new RedisStore({ url: redisUrl(), logger: quietLogger() })
       if (store instanceof RedisStore && !(await store.ready())) throw new Error('RedisStore did not connect')
-      const cache = createResponseCache({ store, namespace: prefix, logger: quietLogger() })
+      const l1 = kind === 'cache-redis-l1' ? { l1: { maxBytes: 8 * 2 ** 20 } } : {}
+      const cache = createResponseCache({ store, namespace: prefix, logger: quietLogger(), ...l1 })
       closers.push(() => cache.close())
       health = () => cache.health()
+      // L1 is read only once its invalidation channel is subscribed: a hit before that goes to Redis.
+      if (kind === 'cache-redis-l1') await until(async () => (await cache.health()).l1?.channel === 'subscribed', 'the L1 invalidation channel to subscribe')
       // stale: 0 reads one key (GET) instead of current + previous bucket (MGET): a diagnostic case.
       const route = kind === 'cache-redis-single-get' ? { window: 3600, stale: 0 } : { window: 3600 }
       router.get('payload', '/payload', cache.route(route), function handler(ctx: Context) {
@@ -182,6 +186,14 @@ async function build(kind: HitCase, router: Router, prefix: string): Promise<voi
   }
 }
 
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
 function keyvOnRedis(prefix: string): Keyv {
   const keyv = new Keyv({ store: new KeyvRedis(redisUrl()), namespace: prefix })
   keyv.on('error', () => {})
@@ -198,11 +210,11 @@ function plainGetRoute(router: Router, read: () => Promise<Buffer | string | nul
 }
 
 /**
- * The client RedisStore builds (same timeouts, no offline queue), plus ioredis' auto-pipelining:
- * commands issued in the same tick go out in one write, as node-redis (under @keyv/redis) does.
+ * The client RedisStore builds (same timeouts, no offline queue) without its auto-pipelining: each
+ * command is its own write, as in the plain GET route. Says what auto-pipelining costs or saves.
  */
-function autoPipelined(): Redis {
-  return new Redis(redisUrl(), { enableAutoPipelining: true, commandTimeout: 100, connectTimeout: 2000, enableOfflineQueue: false, maxRetriesPerRequest: 0 })
+function unpipelined(): Redis {
+  return new Redis(redisUrl(), { enableAutoPipelining: false, commandTimeout: 100, connectTimeout: 2000, enableOfflineQueue: false, maxRetriesPerRequest: 0 })
 }
 
 function ioredisOptions(): { host: string; port: number } {
@@ -219,8 +231,8 @@ app.use(router.routes())
 await serve(app, {
   commands: {
     stats: async () => {
-      const h = (await health?.()) as { store_errors: number; circuit: string } | undefined
-      return { computations, storeErrors: h?.store_errors ?? 0, circuit: h?.circuit ?? 'n/a' }
+      const h = (await health?.()) as { store_errors: number; circuit: string; l1: { hits: number } | null } | undefined
+      return { computations, storeErrors: h?.store_errors ?? 0, circuit: h?.circuit ?? 'n/a', l1Hits: h?.l1?.hits }
     },
   },
   close: async () => {

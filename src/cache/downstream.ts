@@ -38,22 +38,25 @@ export function cacheControl(entry: CachedEntry, route: ResolvedRoute, credentia
   const lifetime = lifetimeSeconds(entry, route)
   let maxAge = lifetime
   let sMaxAge: number | undefined
-  const kept: string[] = []
-  for (const part of handler === undefined ? [] : handler.split(',')) {
-    const directive = part.trim()
-    if (directive === '') continue
-    const at = directive.indexOf('=')
-    const name = (at < 0 ? directive : directive.slice(0, at)).trim().toLowerCase()
-    const seconds = at < 0 ? NaN : Number(directive.slice(at + 1).trim().replace(/^"(.*)"$/, '$1'))
-    const valid = Number.isInteger(seconds) && seconds >= 0
-    if (name === 'max-age' && valid) maxAge = Math.min(maxAge, seconds)
-    else if (name === 's-maxage' && valid) sMaxAge = Math.min(lifetime, seconds)
-    else if (!OWN_DIRECTIVES.has(name)) kept.push(directive)
+  // Built as one string: this runs on every hit, and most handlers set no Cache-Control.
+  let kept = ''
+  if (handler !== undefined) {
+    for (const part of handler.split(',')) {
+      const directive = part.trim()
+      if (directive === '') continue
+      const at = directive.indexOf('=')
+      const name = (at < 0 ? directive : directive.slice(0, at)).trim().toLowerCase()
+      const seconds = at < 0 ? NaN : Number(directive.slice(at + 1).trim().replace(/^"(.*)"$/, '$1'))
+      const valid = Number.isInteger(seconds) && seconds >= 0
+      if (name === 'max-age' && valid) maxAge = Math.min(maxAge, seconds)
+      else if (name === 's-maxage' && valid) sMaxAge = Math.min(lifetime, seconds)
+      else if (!OWN_DIRECTIVES.has(name)) kept += `, ${directive}`
+    }
   }
-  const parts = [credentialed ? 'private' : 'public', `max-age=${maxAge}`]
-  if (sMaxAge !== undefined && !credentialed) parts.push(`s-maxage=${sMaxAge}`)
-  if (route.staleMs > 0) parts.push(`stale-while-revalidate=${Math.floor(route.staleMs / 1000)}`)
-  return [...parts, ...kept].join(', ')
+  let value = `${credentialed ? 'private' : 'public'}, max-age=${maxAge}`
+  if (sMaxAge !== undefined && !credentialed) value += `, s-maxage=${sMaxAge}`
+  if (route.staleMs > 0) value += `, stale-while-revalidate=${Math.floor(route.staleMs / 1000)}`
+  return value + kept
 }
 
 /** Our Cache-Control for an answer that went out with a Set-Cookie added above the cache. */

@@ -63,6 +63,12 @@ export class CacheEngine {
    * Buffer each time and is decoded as usual.
    */
   #decoded = new WeakMap<object, CachedEntry | null>()
+  /**
+   * The primary reads a new value on every hit (RedisStore): remembering each in #decoded only
+   * added a WeakMap entry per hit for the collector to trace. The fallback, an in-process store,
+   * still goes through #decoded while it serves.
+   */
+  #freshValues: boolean
 
   constructor(options: CacheOptions, events: EventEmitter<CacheEvents>) {
     this.#events = events
@@ -71,6 +77,7 @@ export class CacheEngine {
     const primary = this.options.store
     this.#hashTag = this.options.hashTag
     this.#asText = primary.buffers !== true
+    this.#freshValues = (primary.opts as { dialect?: string } | undefined)?.dialect === 'redis'
     this.store = new ResilientStore(primary, this.options.fallback, this.options)
     const { l1 } = this.options
     if (l1) this.#local = new LocalTier(l1, primary, this.options.namespace, this.options.clock, this.logger, (inv) => this.invalidations.dropRemote(inv))
@@ -287,6 +294,7 @@ export class CacheEngine {
   #decode(value: unknown): CachedEntry | undefined {
     if (typeof value === 'string') return decodeEntry(fromText(value))
     if (typeof value !== 'object' || value === null) return decodeEntry(value)
+    if (this.#freshValues && !this.store.degraded) return decodeEntry(value)
     let entry = this.#decoded.get(value)
     if (entry === undefined) {
       entry = decodeEntry(value) ?? null

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { commandsBetween } from '../../benchmarks/lib/redis-cpu.js'
 import { median } from '../../benchmarks/lib/stats.js'
 import { energyRatioTarget, evaluate, HIT_TARGETS, OUTAGE_TARGET, rolloverTarget } from '../../benchmarks/lib/targets.js'
 import { appendHistory, historyEntry, readHistory, renderHistoryChart } from '../../benchmarks/report/history.js'
@@ -26,6 +27,24 @@ t.test('throughput targets gate full runs only; counts gate both', async (t) => 
   t.equal(evaluate(rollover, 0.4, true).pass, true, 'the rollover share keeps its quick margin')
   t.equal(evaluate(rollover, 0.4, false).pass, false)
 })
+
+t.test('the in-process tier: its throughput ratio gates full runs, its Redis commands per hit every run', async (t) => {
+  t.equal(evaluate(HIT_TARGETS.A4, 0.9, true).gating, false)
+  t.equal(evaluate(HIT_TARGETS.A4, 0.9, false).pass, false)
+  t.same(pick(evaluate(HIT_TARGETS.A4c, 0, true)), { pass: true, gating: true })
+  t.same(pick(evaluate(HIT_TARGETS.A4c, 1 / 50_000, true)), { pass: false, gating: true }, 'one command over 50,000 hits misses')
+  t.same(pick(evaluate(HIT_TARGETS.A4c, Number.NaN, true)), { pass: false, gating: true }, 'not measured is a miss, not a pass')
+})
+
+t.test('Redis commands between two INFO commandstats readings, by name', async (t) => {
+  const before = new Map([['mget', 10], ['get', 5]])
+  const after = new Map([['mget', 14], ['get', 5], ['set', 2]])
+  t.same(commandsBetween(before, after), { mget: 4, set: 2 }, 'unchanged names are left out, new ones counted from 0')
+})
+
+function pick(result: { pass: boolean; gating: boolean }): { pass: boolean; gating: boolean } {
+  return { pass: result.pass, gating: result.gating }
+}
 
 t.test('median of per-round ratios ignores a round that measured nothing', async (t) => {
   t.equal(median([1.2, 0.5, 0.9]), 0.9)

@@ -76,6 +76,22 @@ t.test('a HIT that gets a cookie from above the cache goes out private (item 1)'
   t.equal(header(plain, 'set-cookie'), '')
 })
 
+t.test('a HIT answered from an entry turns private when a cookie is added above the cache', async (t) => {
+  const cache = await newCache('memory')
+  const tracker: Middleware = async (ctx, next) => {
+    await next()
+    if (ctx.query.track) ctx.cookies.set('visitor', randomUUID(), { signed: false })
+  }
+  // query: false keeps `?track=1` on the entry of /page, so the tracked request is a HIT.
+  const get = await serve(t, app(cache, { query: false }, (ctx) => (ctx.body = { ok: true }), { above: () => [tracker] }), cache)
+  t.equal((await get('/page')).xcache, 'MISS')
+  const tracked = await get('/page?track=1')
+  t.equal(tracked.xcache, 'HIT')
+  t.match(header(tracked, 'set-cookie'), /visitor=/)
+  t.match(header(tracked, 'cache-control'), /^private, max-age=\d+/, 'our public Cache-Control turned private on the way out')
+  t.match(header(await get('/page'), 'cache-control'), /^public/, 'the entry itself is untouched')
+})
+
 t.test('shared with Authorization only: a request with a Cookie still bypasses (item 2)', async (t) => {
   const cache = await newCache('memory')
   const get = await serve(t, app(cache, { shared: true, vary: ['authorization'] }, (ctx) => {
