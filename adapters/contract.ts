@@ -57,6 +57,8 @@ export interface StoreExtras {
   readonly buffers?: boolean
   /** Publish/subscribe shared by every process on this store, for invalidations (Redis: PUBLISH/SUBSCRIBE). */
   pubsub?(): PubSub
+  // Events besides Keyv's 'error': 'switch' ({ from, to }) when the store now talks to another
+  // server for the same data (a Sentinel failover), so writes of the last moments may be lost.
 }
 
 /** 'subscribed': messages arrive; 'down': the subscription is lost and messages may be missed. */

@@ -187,7 +187,18 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
     })
   }
   if (options.sentinels) {
-    return new Redis({ ...common, sentinels: options.sentinels, name: options.sentinelName ?? 'mymaster', db: options.db ?? 0 })
+    return new Redis({
+      ...common,
+      sentinels: options.sentinels,
+      name: options.sentinelName ?? 'mymaster',
+      db: options.db ?? 0,
+      // After SENTINEL FAILOVER the old primary says it is a master until Sentinel demotes it, about
+      // ten seconds later, and takes writes that are then lost (issue 19): reconnect on the
+      // Sentinels' +switch-master instead, within a second. A Sentinel connection that drops is
+      // tried again each second rather than ioredis's minute, so a restarted Sentinel is heard.
+      failoverDetector: true,
+      sentinelReconnectStrategy: () => 1000,
+    })
   }
   if (options.url) {
     const url = parseUrl(options.url)

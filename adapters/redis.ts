@@ -68,6 +68,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   #logger: Logger
   #lastError: CacheError | undefined
   #roleCheckedAt = 0
+  /** The server the connection reached last (address and port), to see a switch of primary. */
+  #server: string | undefined
 
   constructor(options: RedisStoreOptions = {}) {
     super()
@@ -94,6 +96,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     const onReady = (): void => {
       this.#everReady = true
       this.#lastError = undefined
+      this.#noticeSwitch()
       this.#settling = this.cluster ? this.#connectMasters() : this.checkRole()
     }
     this.client.on('ready', onReady)
@@ -388,8 +391,11 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     try {
       await this.client.quit()
     } catch {
-      this.client.disconnect()
+      // disconnect() below
     }
+    // After QUIT ioredis closes the connection but not its connector: the Sentinel connections
+    // of the failover detector would stay subscribed and keep the process alive.
+    this.client.disconnect()
   }
 
   #setRole(role: Role): void {
@@ -401,6 +407,23 @@ export class RedisStore extends EventEmitter implements StoreExtras {
       this.#logger.info?.({ event: 'redis_writes_resumed', role }, 'Redis accepts writes again (now a primary)')
     }
     this.emit('role', role)
+  }
+
+  /**
+   * Emits 'switch' when a reconnection reached another server than before: under Sentinel, a new
+   * primary. What the old one took in its last moments (after its replica was promoted) is lost,
+   * and the cache applies its recent invalidations again (src/cache/invalidation-ledger.ts).
+   */
+  #noticeSwitch(): void {
+    if (this.cluster) return
+    const stream = (this.client as { stream?: { remoteAddress?: string; remotePort?: number } }).stream
+    if (stream?.remoteAddress === undefined) return
+    const server = `${stream.remoteAddress}:${stream.remotePort}`
+    const from = this.#server
+    this.#server = server
+    if (from === undefined || from === server) return
+    this.#logger.info?.({ event: 'redis_switched', from, to: server }, 'Redis primary switched: now writing to another server')
+    this.emit('switch', { from, to: server })
   }
 
   #skipWrite(): boolean {

@@ -5,9 +5,9 @@ import { asStoreError, describeStoreError, storeErrorCode } from '../../adapters
 import { CacheError } from './errors.js'
 import { RefusedWrites } from './refused-writes.js'
 import { readGenerations, setIfGenerations, type Generations } from './generations.js'
+import { InvalidationLedger, type Invalidator } from './invalidation-ledger.js'
+import { isPartial, orElse, readMany, withTimeout, type PartialError } from './store-calls.js'
 
-/** Invalidations remembered while the primary is down; past this, the oldest are dropped. */
-const MAX_MISSED_INVALIDATIONS = 1000
 /** An invalidation may walk a whole keyspace (SCAN, or an adapter's iterator): a budget of its own. */
 const INVALIDATE_BUDGET_MS = 30_000
 
@@ -54,8 +54,7 @@ export class ResilientStore extends EventEmitter {
   #failures = 0
   #probe: NodeJS.Timeout | undefined
   #lastError: CacheError | undefined
-  #missed = new Map<string, (store: CacheStore) => Promise<unknown>>()
-  #retry: NodeJS.Timeout | undefined
+  #ledger: InvalidationLedger
   /** Moves on with every change of circuit state: a snapshot from another epoch may come from another store. */
   #epoch = 0
   /** The primary bounds its own operations within our budget: no timer per operation. */
@@ -75,8 +74,17 @@ export class ResilientStore extends EventEmitter {
     const within = (primary as CacheStore).settlesWithinMs
     this.#selfTimed = typeof within === 'number' && within <= options.operationTimeout
     this.#writes = new RefusedWrites(() => this.#writeProbe(), options.probeInterval, options.logger, (state) => this.emit('writes', state))
+    this.#ledger = new InvalidationLedger({
+      apply: (operation) => this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS),
+      serving: () => this.#state === 'closed',
+      failed: (error) => (this.#lastError = asStoreError(error, 'invalidate')),
+      retryMs: options.probeInterval,
+      logger: options.logger,
+    })
     // An adapter with no 'error' listener would crash the process on emit.
     primary.on?.('error', () => {})
+    // The adapter now talks to another server (a Sentinel failover): see InvalidationLedger.
+    primary.on?.('switch', () => this.#ledger.switched())
   }
 
   get state(): CircuitState {
@@ -107,7 +115,7 @@ export class ResilientStore extends EventEmitter {
   }
 
   getMany(keys: string[]): Promise<unknown[]> {
-    const values = this.#do('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined))
+    const values = this.#withFallback('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined))
     return this.#keepsLocal() ? values.then((found) => this.#fillFromFallback(keys, found)) : values
   }
 
@@ -117,12 +125,12 @@ export class ResilientStore extends EventEmitter {
 
   /**
    * A read-only primary (a replica) skips the write, and one out of memory
-   * refuses it (#do then writes to the fallback); either way the answer is
+   * refuses it (#withFallback then writes to the fallback); either way the answer is
    * kept in the fallback so this instance does not compute it again each request.
    */
   async set(key: string, value: unknown, ttl: number): Promise<boolean> {
     let accepted = false
-    const stored = await this.#do(
+    const stored = await this.#withFallback(
       'set',
       async (store) => {
         const ok = (await store.set(key, value, ttl)) !== false
@@ -143,7 +151,7 @@ export class ResilientStore extends EventEmitter {
       from = store
       return readGenerations(store, keys)
     }
-    const values = await this.#do('generations', read, () => undefined)
+    const values = await this.#withFallback('generations', read, () => undefined)
     return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch }
   }
 
@@ -156,8 +164,8 @@ export class ResilientStore extends EventEmitter {
    */
   async setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
     if (read.epoch !== this.#epoch) return false
-    if (read.store !== this.primary) return settle(setIfGenerations(read.store, key, value, ttl, read), false)
-    const stored = await this.#do('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true)
+    if (read.store !== this.primary) return orElse(setIfGenerations(read.store, key, value, ttl, read), false)
+    const stored = await this.#withFallback('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true)
     if (stored) this.#writes.accepted()
     return stored || this.#keepLocal(key, value, ttl)
   }
@@ -165,7 +173,7 @@ export class ResilientStore extends EventEmitter {
   /** On a read-only primary, or one out of memory, the answer is kept in the fallback. */
   #keepLocal(key: string, value: unknown, ttl: number): Promise<boolean> | false {
     if (!this.#keepsLocal()) return false
-    return settle(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
+    return orElse(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
   }
 
   /** True while the primary serves reads but skips or refuses writes, and a fallback can keep local copies. */
@@ -175,7 +183,7 @@ export class ResilientStore extends EventEmitter {
 
   async #fillFromFallback(keys: string[], values: unknown[]): Promise<unknown[]> {
     if (values.every((value) => value !== undefined)) return values
-    const local = await settle(readMany(this.fallback!, keys), [] as unknown[])
+    const local = await orElse(readMany(this.fallback!, keys), [] as unknown[])
     return values.map((value, i) => value ?? local[i])
   }
 
@@ -188,25 +196,25 @@ export class ResilientStore extends EventEmitter {
     const { primary } = this
     // After a failure, do not spend a second time budget on a lock: compute unlocked instead.
     if (this.#state !== 'closed' || this.#failures > 0 || !primary.acquireLock) return undefined
-    return this.#do('lock', () => primary.acquireLock!(key, ttlMs), () => undefined, true)
+    return this.#withFallback('lock', () => primary.acquireLock!(key, ttlMs), () => undefined, true)
   }
 
   releaseLock(key: string, token: string): Promise<unknown> {
     const { primary } = this
     if (!primary.releaseLock) return Promise.resolve()
-    return this.#do('unlock', () => primary.releaseLock!(key, token), () => undefined, true)
+    return this.#withFallback('unlock', () => primary.releaseLock!(key, token), () => undefined, true)
   }
 
   /** `operation` replaces the plain delete, for an invalidation that does more (moves a generation). */
   async delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
-    const fromFallback = this.fallback ? await settle(operation(this.fallback), false) : false
+    const fromFallback = this.fallback ? await orElse(operation(this.fallback), false) : false
     const fromPrimary = await this.#invalidate(`key:${key}`, operation, false)
     return fromPrimary || fromFallback
   }
 
   /** Runs on the primary and the fallback both, so nothing invalidated survives in either. */
   async deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
-    const fromFallback = this.fallback ? await settle(enumerate(this.fallback), 0) : 0
+    const fromFallback = this.fallback ? await orElse(enumerate(this.fallback), 0) : 0
     const fromPrimary = await this.#invalidate(`prefix:${prefix}`, enumerate, 0)
     return fromPrimary + fromFallback
   }
@@ -222,23 +230,21 @@ export class ResilientStore extends EventEmitter {
       try {
         result = await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
         this.#failures = 0
+        this.#ledger.taken(id, operation)
         return result
       } catch (error) {
         if (isPartial(error)) result = this.#partial(id, error) as T
         else this.#recordFailure(error, 'invalidate')
-        // A failure that leaves the circuit closed gets no probe: retry it here.
-        this.#scheduleRetry()
+        this.#ledger.scheduleRetry()
       }
     }
-    this.#missed.delete(id) // re-insert: the Map keeps the newest last, the oldest goes first
-    this.#missed.set(id, operation)
-    if (this.#missed.size > MAX_MISSED_INVALIDATIONS) this.#missed.delete(this.#missed.keys().next().value!)
+    this.#ledger.remember(id, operation)
     return result
   }
 
   /** Invalidations not yet applied to the whole primary (missed during an outage, or partial): being retried. */
   get pendingInvalidations(): number {
-    return this.#missed.size
+    return this.#ledger.size
   }
 
   /**
@@ -256,42 +262,6 @@ export class ResilientStore extends EventEmitter {
     return error.removed
   }
 
-  #scheduleRetry(): void {
-    if (this.#retry) return
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined
-      // While the circuit is open the probe replays them; retry once it has closed.
-      if (this.#state !== 'closed') return this.#scheduleRetry()
-      void this.#replayMissed().then((ok) => {
-        if (!ok || this.#missed.size > 0) return this.#scheduleRetry()
-        this.#options.logger.info?.({ event: 'cache_invalidation_complete' }, 'Cache invalidations now reached the whole store')
-      })
-    }, this.#options.probeInterval)
-    this.#retry.unref()
-  }
-
-  /**
-   * Replays remembered invalidations on the primary; false when one fails
-   * (they stay remembered). One that still reaches only part of the primary
-   * stays remembered for the retry, without keeping the circuit open.
-   */
-  async #replayMissed(): Promise<boolean> {
-    for (const [id, operation] of this.#missed) {
-      try {
-        await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
-      } catch (error) {
-        this.#lastError = asStoreError(error, 'invalidate')
-        if (isPartial(error)) {
-          this.#scheduleRetry()
-          continue
-        }
-        return false
-      }
-      this.#missed.delete(id)
-    }
-    return true
-  }
-
   /** Our time budget around an operation, unless the primary bounds its own commands. */
   #bounded<T>(pending: Promise<T>, name: string, ms = this.#options.operationTimeout): Promise<T> {
     return this.#selfTimed ? pending : withTimeout(pending, ms, name)
@@ -301,16 +271,15 @@ export class ResilientStore extends EventEmitter {
   async info(): Promise<StoreInfo | undefined> {
     const store = this.active
     if (!store?.info) return undefined
-    const info = await settle(withTimeout(store.info(), this.#options.operationTimeout * 5, 'info'), undefined)
+    const info = await orElse(withTimeout(store.info(), this.#options.operationTimeout * 5, 'info'), undefined)
     if (info && store === this.primary) this.#lastRole = info.role
     return info
   }
 
   close(): void {
     if (this.#probe) clearTimeout(this.#probe)
-    if (this.#retry) clearTimeout(this.#retry)
     this.#probe = undefined
-    this.#retry = undefined
+    this.#ledger.close()
     this.#writes.close()
   }
 
@@ -320,7 +289,7 @@ export class ResilientStore extends EventEmitter {
    * answers when neither can. `primaryOnly` skips the fallback run (used where
    * the caller already ran it).
    */
-  async #do<T>(
+  async #withFallback<T>(
     name: string,
     operation: (store: CacheStore) => Promise<T>,
     otherwise: () => T,
@@ -337,7 +306,7 @@ export class ResilientStore extends EventEmitter {
       }
     }
     if (primaryOnly || !this.fallback) return otherwise()
-    return settle(operation(this.fallback), otherwise())
+    return orElse(operation(this.fallback), otherwise())
   }
 
   #recordFailure(error: unknown, operation: string): void {
@@ -385,7 +354,7 @@ export class ResilientStore extends EventEmitter {
     this.#setState('half-open')
     try {
       await withTimeout(this.#probeOnce(), this.#options.operationTimeout, 'probe')
-      if (!(await this.#replayMissed())) throw this.#lastError
+      if (!(await this.#ledger.replay())) throw this.#lastError
       this.#failures = 0
       this.#probeLogged = undefined
       this.#lastOkAt = this.#now()
@@ -436,40 +405,5 @@ export class ResilientStore extends EventEmitter {
     this.#state = state
     this.#epoch++
     this.emit('circuit', state)
-  }
-}
-
-function readMany(store: CacheStore, keys: string[]): Promise<unknown[]> {
-  if (keys.length === 1) return store.get(keys[0]!).then((value) => [value])
-  if (typeof store.getMany === 'function') return store.getMany(keys)
-  return Promise.all(keys.map((key) => store.get(key)))
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new CacheError('E_STORE_TIMEOUT', `cache store ${operation} took longer than ${ms} ms`)),
-      ms,
-    )
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** What an adapter throws when a delete reached only part of the store (RedisStore's PartialDeleteError). */
-interface PartialError extends Error {
-  code: 'E_STORE_PARTIAL'
-  removed: number
-}
-
-function isPartial(error: unknown): error is PartialError {
-  return error instanceof Error && (error as Partial<PartialError>).code === 'E_STORE_PARTIAL' && typeof (error as Partial<PartialError>).removed === 'number'
-}
-
-async function settle<T>(promise: Promise<T>, otherwise: T): Promise<T> {
-  try {
-    return await promise
-  } catch {
-    return otherwise
   }
 }
