@@ -172,7 +172,8 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
     // Commands issued in one tick go out in one write: fewer syscalls here and in Redis per hit.
     enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
-    retryStrategy: (times) => Math.min(100 * times, 1000),
+    // The first retry at once: after Sentinel's +switch-master the new primary is already there.
+    retryStrategy: (times) => (times === 1 ? 0 : Math.min(100 * times, 1000)),
     ...(options.username !== undefined && { username: options.username }),
     ...(options.password !== undefined && { password: options.password }),
     ...(tls && { tls }),

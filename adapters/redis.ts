@@ -49,13 +49,14 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   /** Values are kept (Redis: stored and read) as the very bytes given. */
   readonly buffers = true
   /**
-   * Standalone and Sentinel: each command settles within operationTimeout on its own (command
-   * timeout, no offline queue). Not on a Cluster: after a master dies, ioredis retries a command
-   * on a closed connection with slot refreshes for a second or more (issue 19), so the cache
-   * must arm its own timer there.
+   * Standalone and Sentinel: each command settles on its own (command timeout, no offline queue)
+   * within operationTimeout, after at most half as long again waiting for a connection under way
+   * (see #connecting). Not on a Cluster: after a master dies, ioredis retries a command on a
+   * closed connection with slot refreshes for a second or more (issue 19), so the cache must arm
+   * its own timer there.
    */
   get settlesWithinMs(): number | undefined {
-    return this.cluster ? undefined : this.opts.operationTimeout
+    return this.cluster ? undefined : this.opts.operationTimeout * 1.5
   }
   #forcedReadOnly: boolean
   #role: Role = 'master'
@@ -63,6 +64,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   #everReady = false
   #firstReady: Promise<boolean>
   #settling: Promise<unknown> | undefined
+  /** Shared by the commands that arrive while a reconnection is under way. */
+  #reconnecting: Promise<unknown> | undefined
   #roleTimer: NodeJS.Timeout | undefined
   #scanCount: number
   #logger: Logger
@@ -138,18 +141,18 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** PING: needs no key, so it works for an ACL user restricted to the cache's keys. */
   async ping(): Promise<void> {
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     await this.client.ping()
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     return fromRedis(await this.client.getBuffer(key)) as T | undefined
   }
 
   async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
     if (keys.length === 0) return []
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     if (this.cluster && clusterKeySlot.generateMulti(keys) === -1) {
       return Promise.all(keys.map((key) => this.get<T>(key)))
     }
@@ -176,7 +179,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async has(key: string): Promise<boolean> {
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     return (await this.client.exists(key)) === 1
   }
 
@@ -210,7 +213,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
     if (this.readOnly) return undefined
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     const token = randomUUID()
     try {
       return (await this.client.set(key, token, 'PX', Math.ceil(ttlMs), 'NX')) === 'OK' ? token : false
@@ -222,7 +225,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async releaseLock(key: string, token: string): Promise<void> {
     if (this.readOnly) return
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     await this.client.eval(RELEASE_LOCK, 1, key, token)
   }
 
@@ -321,7 +324,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async countPrefix(prefix: string, signal?: AbortSignal): Promise<number> {
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     let count = 0
     for (const node of this.#masters()) {
       for await (const keys of scanBatches(node, prefix, this.#scanCount, signal)) count += keys.length
@@ -331,7 +334,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** Yields [key, value] under `${namespace}:` (every key without one) by SCAN on every master; never KEYS. */
   async *iterator<T>(namespace?: string): AsyncGenerator<[string, T], void> {
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     const prefix = namespace === undefined ? '' : `${namespace}:`
     for (const node of this.#masters()) {
       for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
@@ -346,7 +349,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async info(): Promise<StoreInfo> {
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     let keys = 0
     let used = 0
     let max = 0
@@ -439,7 +442,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   /** Whether a write may go out; before the first connection it waits (bounded) to learn the role. */
   async #writable(): Promise<boolean> {
     if (this.#forcedReadOnly) return false
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     return !this.readOnly
   }
 
@@ -452,14 +455,22 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   /**
-   * Until the first connection, a command waits for it instead of failing at
-   * once, but no longer than one operation's budget: every operation settles
-   * within operationTimeout (see settlesWithinMs). Checked inline by callers, so a
-   * connected store pays no extra await.
+   * While a connection is under way (the first one, or a reconnection: after Sentinel's
+   * +switch-master it takes a few milliseconds), a command waits for it instead of failing at once,
+   * but no longer than half an operation's budget (see settlesWithinMs): a switch of primary
+   * must not open the cache's circuit and lose the cross-instance lock. Checked inline by
+   * callers, so a connected store pays no extra await.
    */
   #connecting(): Promise<unknown> {
+    const { status } = this.client
+    if (status === 'end' || status === 'close') return Promise.resolve()
+    const waitMs = this.opts.operationTimeout / 2
+    if (this.#everReady) {
+      this.#reconnecting ??= waitForReady(this.client, waitMs).finally(() => (this.#reconnecting = undefined))
+      return this.#reconnecting
+    }
     let timer: NodeJS.Timeout | undefined
-    const budget = new Promise((resolve) => (timer = setTimeout(resolve, this.opts.operationTimeout)))
+    const budget = new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))
     return Promise.race([this.#firstReady, budget]).finally(() => clearTimeout(timer))
   }
 

@@ -84,7 +84,7 @@ export class ResilientStore extends EventEmitter {
     // An adapter with no 'error' listener would crash the process on emit.
     primary.on?.('error', () => {})
     // The adapter now talks to another server (a Sentinel failover): see InvalidationLedger.
-    primary.on?.('switch', () => this.#ledger.switched())
+    primary.on?.('switch', () => this.#switched())
   }
 
   get state(): CircuitState {
@@ -156,15 +156,21 @@ export class ResilientStore extends EventEmitter {
   }
 
   /**
-   * Writes an entry only to the store its snapshot was read from, and only
-   * while the circuit has not changed state since: counters of the fallback
-   * say nothing about the primary's. So a computation that began during an
-   * outage is not stored once Redis is back, where the invalidations made
-   * during the outage have been replayed; nor one that began before it.
+   * Writes an entry only to the store its snapshot was read from: counters of
+   * the fallback say nothing about the primary's. To the primary only while the
+   * circuit has not opened or closed since, so a computation that began during
+   * an outage is not stored once Redis is back, where the invalidations made
+   * during the outage have been replayed; nor one that began before it. To the
+   * fallback also when the circuit opened after the read (the primary failed
+   * the read, then the threshold was reached), as long as the fallback serves:
+   * otherwise each instance computed every key twice at each outage (issue 19, item 5).
    */
   async setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
+    if (read.store !== this.primary) {
+      if (read.epoch !== this.#epoch && this.#state === 'closed') return false
+      return orElse(setIfGenerations(read.store, key, value, ttl, read), false)
+    }
     if (read.epoch !== this.#epoch) return false
-    if (read.store !== this.primary) return orElse(setIfGenerations(read.store, key, value, ttl, read), false)
     const stored = await this.#withFallback('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true)
     if (stored) this.#writes.accepted()
     return stored || this.#keepLocal(key, value, ttl)
@@ -336,6 +342,14 @@ export class ResilientStore extends EventEmitter {
     return (await this.#bounded(this.primary.set(this.#probeKey(), '1', 1000), 'probe')) !== false
   }
 
+  /** The primary now talks to a new server: replay recent invalidations, and probe it now rather than at the next interval. */
+  #switched(): void {
+    this.#ledger.switched()
+    if (this.#state !== 'open') return
+    if (this.#probe) clearTimeout(this.#probe)
+    void this.#runProbe()
+  }
+
   #open(): void {
     this.#setState('open')
     this.#options.logger.warn(
@@ -402,8 +416,10 @@ export class ResilientStore extends EventEmitter {
 
   #setState(state: CircuitState): void {
     if (state === this.#state) return
+    // Only a change of serving store moves the epoch: a probe that fails (open, half-open, open)
+    // must not make what was computed from the fallback meanwhile unstorable there (issue 19, item 5).
+    if ((state === 'closed') !== (this.#state === 'closed')) this.#epoch++
     this.#state = state
-    this.#epoch++
     this.emit('circuit', state)
   }
 }
