@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events'
+import { LRUCache } from 'lru-cache'
 import type { KeyvStoreAdapter } from 'keyv'
 import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
 import { asStoreError, describeStoreError, storeErrorCode } from '../../adapters/store-errors.js'
 import { CacheError } from './errors.js'
 import { RefusedWrites } from './refused-writes.js'
 import { readGenerations, setIfGenerations, type Generations } from './generations.js'
+import { lockKeyOf } from './flight.js'
 import { InvalidationLedger, type Invalidator } from './invalidation-ledger.js'
 import { isPartial, orElse, readMany, withTimeout, type PartialError } from './store-calls.js'
 
@@ -55,6 +57,8 @@ export class ResilientStore extends EventEmitter {
   #probe: NodeJS.Timeout | undefined
   #lastError: CacheError | undefined
   #ledger: InvalidationLedger
+  /** Lock keys a peer was found holding, each until its lock would expire at the latest. */
+  #heldByPeers = new LRUCache<string, true>({ max: 10_000 })
   /** Moves on with every change of circuit state: a snapshot from another epoch may come from another store. */
   #epoch = 0
   /** The primary bounds its own operations within our budget: no timer per operation. */
@@ -197,12 +201,19 @@ export class ResilientStore extends EventEmitter {
    * A lock shared with other processes, from the primary only (a lock in the
    * fallback would be local and prove nothing): a token, false when a peer
    * holds it, undefined when no shared lock can be had (no support, read-only, down).
+   * A lock a peer was found holding is taken as held, without asking, until it
+   * would expire at the latest or `again` asks anyway: while a peer refreshes a
+   * stale key, each stale request here must not send its own SET NX (issue 19, item 6).
    */
-  async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
+  async acquireLock(key: string, ttlMs: number, again = false): Promise<string | false | undefined> {
     const { primary } = this
     // After a failure, do not spend a second time budget on a lock: compute unlocked instead.
     if (this.#state !== 'closed' || this.#failures > 0 || !primary.acquireLock) return undefined
-    return this.#withFallback('lock', () => primary.acquireLock!(key, ttlMs), () => undefined, true)
+    if (!again && this.#heldByPeers.has(key)) return false
+    const token = await this.#withFallback('lock', () => primary.acquireLock!(key, ttlMs), () => undefined, true)
+    if (token === false) this.#heldByPeers.set(key, true, { ttl: ttlMs })
+    else if (token !== undefined) this.#heldByPeers.delete(key)
+    return token
   }
 
   releaseLock(key: string, token: string): Promise<unknown> {
@@ -213,6 +224,7 @@ export class ResilientStore extends EventEmitter {
 
   /** `operation` replaces the plain delete, for an invalidation that does more (moves a generation). */
   async delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
+    this.#heldByPeers.delete(lockKeyOf(key)) // an invalidation deletes the lock too
     const fromFallback = this.fallback ? await orElse(operation(this.fallback), false) : false
     const fromPrimary = await this.#invalidate(`key:${key}`, operation, false)
     return fromPrimary || fromFallback
@@ -220,6 +232,7 @@ export class ResilientStore extends EventEmitter {
 
   /** Runs on the primary and the fallback both, so nothing invalidated survives in either. */
   async deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
+    for (const key of this.#heldByPeers.keys()) if (key.startsWith(prefix)) this.#heldByPeers.delete(key)
     const fromFallback = this.fallback ? await orElse(enumerate(this.fallback), 0) : 0
     const fromPrimary = await this.#invalidate(`prefix:${prefix}`, enumerate, 0)
     return fromPrimary + fromFallback
