@@ -4,6 +4,7 @@ import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type PubSub, type StoreExtras, type StoreInfo } from './contract.js'
 import { RedisPubSub } from './redis-pubsub.js'
+import { countPrefix, mastersOf, memoryOf, unlinkPrefix } from './redis-nodes.js'
 import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, absorbLaterSocketErrors, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { nonNegative, positive } from './checks.js'
@@ -12,23 +13,12 @@ import { CacheError } from './errors.js'
 import type { Env } from './env.js'
 
 export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
+export { PartialCountError, PartialDeleteError } from './redis-nodes.js'
 
 type Role = 'master' | 'replica' | 'cluster'
 
 /** While writes are skipped as a replica, a skipped write asks for the role again at most this often. */
 const REPLICA_RECHECK_MS = 1000
-
-/** A prefix delete that could not reach the master of every slot; `removed` counts what it did delete. */
-export class PartialDeleteError extends CacheError {
-  constructor(
-    readonly removed: number,
-    readonly slotsMissed: number,
-    cause: unknown,
-  ) {
-    super('E_STORE_PARTIAL', `deletePrefix could not reach the master of ${slotsMissed} of 16384 slots`, { cause })
-    this.name = 'PartialDeleteError'
-  }
-}
 
 /**
  * Keyv storage adapter on ioredis. It fails fast (per-command timeout, no
@@ -276,67 +266,23 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   async deletePrefix(prefix: string): Promise<number> {
     if (!(await this.#writable())) return 0
     try {
-      return await this.#unlinkPrefix(prefix)
+      return await unlinkPrefix(this.client, prefix, this.#scanCount)
     } catch (error) {
       if (!this.#demoted(error)) throw error
       return 0
     }
   }
 
-  async #unlinkPrefix(prefix: string): Promise<number> {
-    if (this.cluster) return this.#unlinkPrefixOnCluster(prefix)
-    let removed = 0
-    for await (const keys of scanBatches(this.client as Redis, prefix, this.#scanCount)) removed += await this.client.unlink(...keys)
-    return removed
-  }
-
-  /**
-   * Every master it can reach; then, unless every slot's master was done,
-   * throws a PartialDeleteError (with what it removed) for the caller to try
-   * again: a master that is down, or dropped from ioredis's pool until its
-   * replica is promoted, must not be passed over silently (issue 19).
-   */
-  async #unlinkPrefixOnCluster(prefix: string): Promise<number> {
-    let removed = 0
-    const done = new Set<string>()
-    let failure: unknown
-    for (const node of this.#masters()) {
-      try {
-        for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
-          // One UNLINK per key: a multi-key UNLINK across slots is refused.
-          const pipeline = node.pipeline()
-          for (const key of keys) pipeline.unlink(key)
-          for (const [error, count] of (await pipeline.exec()) ?? []) {
-            if (error) throw error
-            removed += Number(count)
-          }
-        }
-        done.add(`${node.options.host}:${node.options.port}`)
-      } catch (error) {
-        failure ??= error
-      }
-    }
-    const slots = (this.client as Cluster).slots
-    let missed = 0
-    for (let slot = 0; slot < 16384; slot++) if (!done.has(slots[slot]?.[0] ?? '')) missed++
-    if (missed > 0) throw new PartialDeleteError(removed, missed, failure)
-    return removed
-  }
-
   async countPrefix(prefix: string, signal?: AbortSignal): Promise<number> {
     if (this.client.status !== 'ready') await this.#connecting()
-    let count = 0
-    for (const node of this.#masters()) {
-      for await (const keys of scanBatches(node, prefix, this.#scanCount, signal)) count += keys.length
-    }
-    return count
+    return countPrefix(this.client, prefix, this.#scanCount, signal)
   }
 
   /** Yields [key, value] under `${namespace}:` (every key without one) by SCAN on every master; never KEYS. */
   async *iterator<T>(namespace?: string): AsyncGenerator<[string, T], void> {
     if (this.client.status !== 'ready') await this.#connecting()
     const prefix = namespace === undefined ? '' : `${namespace}:`
-    for (const node of this.#masters()) {
+    for (const node of mastersOf(this.client)) {
       for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
         const values = await this.getMany<T>(keys)
         for (const [i, key] of keys.entries()) {
@@ -350,19 +296,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async info(): Promise<StoreInfo> {
     if (this.client.status !== 'ready') await this.#connecting()
-    let keys = 0
-    let used = 0
-    let max = 0
-    let policy = 'unknown'
-    for (const node of this.#masters()) {
-      const [size, memory] = await Promise.all([node.dbsize(), node.info('memory')])
-      const fields = parseInfo(memory)
-      keys += size
-      used += Number(fields.get('used_memory') ?? 0)
-      max += Number(fields.get('maxmemory') ?? 0)
-      policy = fields.get('maxmemory_policy') ?? policy
-    }
-    return { backend: 'redis', role: this.#role, readOnly: this.readOnly, keys, memory: { used, max, policy } }
+    return { backend: 'redis', role: this.#role, readOnly: this.readOnly, ...(await memoryOf(this.client)) }
   }
 
   /**
@@ -479,11 +413,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
    * it up front keeps that connect out of the first requests' operation timeout.
    */
   async #connectMasters(): Promise<void> {
-    await Promise.all(this.#masters().map((node) => node.ping().catch(() => undefined)))
-  }
-
-  #masters(): Redis[] {
-    return this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+    await Promise.all(mastersOf(this.client).map((node) => node.ping().catch(() => undefined)))
   }
 
   #emitError(error: unknown): void {

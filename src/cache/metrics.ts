@@ -3,6 +3,7 @@ import type { CacheError } from './errors.js'
 import { keyvInside } from './keyv-instance.js'
 import type { LocalTierHealth } from './local-tier.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
+import { isPartial } from './store-calls.js'
 import type { Outcome } from './response-cache.js'
 
 /** What a response got from the cache; also the X-Cache header value. */
@@ -91,7 +92,11 @@ export interface CacheHealth {
   /** When the primary last answered (ISO 8601), null before it ever did. */
   role_seen_at: string | null
   keys_count: number | null
-  /** True when counting ran out of its time budget: keys_count is then null (too many keys to count on each check). */
+  /**
+   * True when the count is not whole: out of its time budget (keys_count is then null: too many
+   * keys to count on each check), or part of the store could not be counted, such as a Cluster
+   * master that is down (keys_count is then what the others hold).
+   */
   keys_count_partial: boolean
   memory_usage: { used: number; max: number; policy: string } | null
   hits: number
@@ -191,9 +196,12 @@ async function readStoreFacts(store: ResilientStore, active: CacheStore | undefi
   const budget = AbortSignal.timeout(KEY_COUNT_BUDGET_MS)
   try {
     return { info, keys: (await countKeys(active, prefix, budget)) ?? info?.keys ?? null, partial: false }
-  } catch {
-    // Out of budget: unknown, and said so. Otherwise the store's own total is the best there is.
-    return budget.aborted ? { info, keys: null, partial: true } : { info, keys: info?.keys ?? null, partial: false }
+  } catch (error) {
+    // Out of budget: unknown, and said so. Part of the store: what the rest holds, said so too.
+    if (budget.aborted) return { info, keys: null, partial: true }
+    if (isPartial(error, 'counted')) return { info, keys: error.counted, partial: true }
+    // Otherwise the store's own total is the best there is.
+    return { info, keys: info?.keys ?? null, partial: false }
   }
 }
 

@@ -29,12 +29,12 @@ export function readMany(store: CacheStore, keys: string[]): Promise<unknown[]> 
   return Promise.all(keys.map((key) => store.get(key)))
 }
 
-/** What an adapter throws when a delete reached only part of the store (RedisStore's PartialDeleteError). */
-export interface PartialError extends Error {
-  code: 'E_STORE_PARTIAL'
-  removed: number
-}
+/**
+ * What an adapter throws when an operation reached only part of the store (RedisStore's
+ * PartialDeleteError with `removed`, PartialCountError with `counted`): what the rest did.
+ */
+export type PartialError<F extends string = 'removed'> = Error & { code: 'E_STORE_PARTIAL' } & Record<F, number>
 
-export function isPartial(error: unknown): error is PartialError {
-  return error instanceof Error && (error as Partial<PartialError>).code === 'E_STORE_PARTIAL' && typeof (error as Partial<PartialError>).removed === 'number'
+export function isPartial<F extends string = 'removed'>(error: unknown, field: F = 'removed' as F): error is PartialError<F> {
+  return error instanceof Error && (error as { code?: unknown }).code === 'E_STORE_PARTIAL' && typeof (error as unknown as Record<string, unknown>)[field] === 'number'
 }
