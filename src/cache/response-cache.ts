@@ -100,7 +100,10 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
     const { l1 } = this.options
     if (l1) this.#local = new LocalTier(l1, primary, this.options.namespace, this.options.clock, this.logger, (inv) => this.#dropRemote(inv))
     this.#health = new HealthReader(this.store, this.stats, `${this.options.namespace}:`, () => this.#closed, () => this.#local?.health() ?? null)
-    this.store.on('circuit', (state: CircuitState) => this.emit('circuit', state))
+    this.store.on('circuit', (state: CircuitState) => {
+      this.#local?.storeDown(state !== 'closed')
+      this.emit('circuit', state)
+    })
     this.store.on('store-error', (error: unknown) => {
       this.stats.storeErrors++
       if (this.listenerCount('store-error') > 0) this.emit('store-error', error)
@@ -149,6 +152,9 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
     const epoch = local?.epoch ?? 0
     const withStale = plan.route.staleMs > 0
     const values = await this.store.getMany(withStale ? [plan.current, plan.previous] : [plan.current])
+    // The store failed and the circuit opened meanwhile: the copy held in memory serves (LocalTier.storeDown).
+    const held = values[0] === undefined ? local?.get(plan.current) : undefined
+    if (held) return { kind: 'hit', entry: held }
     const current = this.#decode(values[0])
     if (current && isGoodStatus(current.status)) {
       local?.set(plan.current, current, this.#servedUntil(current, plan.route), epoch)
