@@ -27,8 +27,13 @@ export interface LedgerHost {
   apply(operation: Invalidator): Promise<unknown>
   /** False while the circuit is not closed: the probe replays then, before the primary serves again. */
   serving(): boolean
-  /** A replay failed or was partial: the wrapper keeps it as its last error. */
-  failed(error: unknown): void
+  /** The primary took one. */
+  succeeded(): void
+  /**
+   * The primary failed one ('failed': a failure of the store, counted by the circuit), took one
+   * only in part ('partial', reported), or failed one being replayed ('replay', kept as the last error).
+   */
+  failed(error: unknown, how: 'failed' | 'partial' | 'replay'): void
   retryMs: number
   logger: Logger
 }
@@ -46,6 +51,39 @@ export class InvalidationLedger {
   /** Invalidations not yet applied to the whole primary: being retried. */
   get size(): number {
     return this.#pending.size
+  }
+
+  /**
+   * Runs an invalidation on the primary. One it cannot take now (circuit open, or it fails) is
+   * remembered and replayed before the primary serves again, so entries invalidated during an
+   * outage do not come back with Redis. One that reached only part of the primary (a Cluster
+   * master down) leaves the circuit closed: it is logged, reported, and retried every retryMs
+   * until it reaches every master (issue 19, item 3). Answers what the primary did, else `none`.
+   */
+  async run<T>(id: string, operation: (store: CacheStore) => Promise<T>, none: T): Promise<T> {
+    let result = none
+    if (this.#host.serving()) {
+      try {
+        result = (await this.#host.apply(operation)) as T
+        this.#host.succeeded()
+        this.taken(id, operation)
+        return result
+      } catch (error) {
+        if (isPartial(error)) {
+          this.#host.failed(error, 'partial')
+          this.#host.logger.warn(
+            { event: 'cache_invalidation_partial', target: id, removed: error.removed, code: error.code, error: error.cause ?? error },
+            'Cache invalidation reached only part of the store: retrying until it reaches all of it',
+          )
+          result = error.removed as T
+        } else {
+          this.#host.failed(error, 'failed')
+        }
+        this.scheduleRetry()
+      }
+    }
+    this.remember(id, operation)
+    return result
   }
 
   /** One the primary could not take, or took in part: kept (newest last) until a replay takes it. */
@@ -86,7 +124,7 @@ export class InvalidationLedger {
       try {
         await this.#host.apply(operation)
       } catch (error) {
-        this.#host.failed(error)
+        this.#host.failed(error, 'replay')
         if (isPartial(error)) {
           this.scheduleRetry()
           continue

@@ -1,19 +1,19 @@
 import { EventEmitter } from 'node:events'
-import { LRUCache } from 'lru-cache'
 import type { KeyvStoreAdapter } from 'keyv'
 import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
-import { asStoreError, describeStoreError, storeErrorCode } from '../../adapters/store-errors.js'
+import { asStoreError, storeErrorCode } from '../../adapters/store-errors.js'
 import { CacheError } from './errors.js'
 import { RefusedWrites } from './refused-writes.js'
 import { readGenerations, setIfGenerations, type Generations } from './generations.js'
-import { lockKeyOf } from './flight.js'
+import { SharedLocks } from './shared-locks.js'
+import { Circuit, type CircuitState } from './circuit.js'
 import { InvalidationLedger, type Invalidator } from './invalidation-ledger.js'
-import { isPartial, orElse, readMany, withTimeout, type PartialError } from './store-calls.js'
+import { orElse, readMany, withTimeout } from './store-calls.js'
 
 /** An invalidation may walk a whole keyspace (SCAN, or an adapter's iterator): a budget of its own. */
 const INVALIDATE_BUDGET_MS = 30_000
 
-export type CircuitState = 'closed' | 'open' | 'half-open'
+export type { CircuitState }
 
 /** Generations as read from one store, while the circuit was in one state. */
 export interface GenerationSnapshot extends Generations {
@@ -52,23 +52,16 @@ export class ResilientStore extends EventEmitter {
   readonly primary: CacheStore
   readonly fallback: CacheStore | undefined
   #options: ResilientStoreOptions
-  #state: CircuitState = 'closed'
-  #failures = 0
-  #probe: NodeJS.Timeout | undefined
+  #circuit: Circuit
   #lastError: CacheError | undefined
   #ledger: InvalidationLedger
-  /** Lock keys a peer was found holding, each until its lock would expire at the latest. */
-  #heldByPeers = new LRUCache<string, true>({ max: 10_000 })
-  /** Moves on with every change of circuit state: a snapshot from another epoch may come from another store. */
-  #epoch = 0
+  #locks: SharedLocks
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
   /** Whether the primary answers reads but refuses writes (out of memory): answers are then kept locally. */
   #writes: RefusedWrites
   #lastOkAt = 0
   #lastRole: string | undefined
-  /** Code of the last probe failure logged, so a probe refused every second logs once per reason. */
-  #probeLogged: string | undefined
 
   constructor(primary: KeyvStoreAdapter, fallback: KeyvStoreAdapter | undefined, options: ResilientStoreOptions) {
     super()
@@ -78,25 +71,53 @@ export class ResilientStore extends EventEmitter {
     const within = (primary as CacheStore).settlesWithinMs
     this.#selfTimed = typeof within === 'number' && within <= options.operationTimeout
     this.#writes = new RefusedWrites(() => this.#writeProbe(), options.probeInterval, options.logger, (state) => this.emit('writes', state))
+    this.#circuit = new Circuit({
+      ...options,
+      probe: () => this.#probeOnce(),
+      beforeClose: async () => {
+        if (!(await this.#ledger.replay())) throw this.#lastError
+        this.#lastOkAt = this.#now()
+      },
+      probeFailed: (error) => {
+        this.#lastError = this.#explain(asStoreError(error, 'probe'))
+        this.emit('store-error', this.#lastError)
+        return this.#lastError
+      },
+      changed: (state) => this.emit('circuit', state),
+    })
+    this.#locks = new SharedLocks(
+      primary,
+      // After a failure, do not spend a second time budget on a lock: compute unlocked instead.
+      () => this.#circuit.state === 'closed' && this.#circuit.failures === 0,
+      (name, command) => this.#withFallback(name, command, () => undefined, true),
+    )
     this.#ledger = new InvalidationLedger({
       apply: (operation) => this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS),
-      serving: () => this.#state === 'closed',
-      failed: (error) => (this.#lastError = asStoreError(error, 'invalidate')),
+      serving: () => this.#circuit.state === 'closed',
+      succeeded: () => this.#circuit.succeeded(),
+      failed: (error, how) => {
+        if (how === 'failed') return this.#recordFailure(error, 'invalidate')
+        this.#lastError = asStoreError(error, 'invalidate')
+        if (how === 'partial') this.emit('store-error', this.#lastError)
+      },
       retryMs: options.probeInterval,
       logger: options.logger,
     })
     // An adapter with no 'error' listener would crash the process on emit.
     primary.on?.('error', () => {})
     // The adapter now talks to another server (a Sentinel failover): see InvalidationLedger.
-    primary.on?.('switch', () => this.#switched())
+    primary.on?.('switch', () => {
+      this.#ledger.switched()
+      this.#circuit.probeNow()
+    })
   }
 
   get state(): CircuitState {
-    return this.#state
+    return this.#circuit.state
   }
 
   get degraded(): boolean {
-    return this.#state !== 'closed'
+    return this.#circuit.state !== 'closed'
   }
 
   get lastError(): CacheError | undefined {
@@ -115,7 +136,7 @@ export class ResilientStore extends EventEmitter {
 
   /** The store serving now: the primary, or the fallback while the circuit is not closed. */
   get active(): CacheStore | undefined {
-    return this.#state === 'closed' ? this.primary : this.fallback
+    return this.#circuit.state === 'closed' ? this.primary : this.fallback
   }
 
   getMany(keys: string[]): Promise<unknown[]> {
@@ -149,7 +170,7 @@ export class ResilientStore extends EventEmitter {
 
   /** Reads generation counters from the store serving now; undefined when no store could answer. */
   async readGenerations(keys: string[]): Promise<GenerationSnapshot | undefined> {
-    const epoch = this.#epoch
+    const epoch = this.#circuit.epoch
     let from: CacheStore | undefined
     const read = (store: CacheStore): Promise<string[] | undefined> => {
       from = store
@@ -171,10 +192,10 @@ export class ResilientStore extends EventEmitter {
    */
   async setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
     if (read.store !== this.primary) {
-      if (read.epoch !== this.#epoch && this.#state === 'closed') return false
+      if (read.epoch !== this.#circuit.epoch && this.#circuit.state === 'closed') return false
       return orElse(setIfGenerations(read.store, key, value, ttl, read), false)
     }
-    if (read.epoch !== this.#epoch) return false
+    if (read.epoch !== this.#circuit.epoch) return false
     const stored = await this.#withFallback('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true)
     if (stored) this.#writes.accepted()
     return stored || this.#keepLocal(key, value, ttl)
@@ -188,7 +209,7 @@ export class ResilientStore extends EventEmitter {
 
   /** True while the primary serves reads but skips or refuses writes, and a fallback can keep local copies. */
   #keepsLocal(): boolean {
-    return this.#state === 'closed' && this.fallback !== undefined && (this.primary.readOnly === true || this.#writes.error !== undefined)
+    return this.#circuit.state === 'closed' && this.fallback !== undefined && (this.primary.readOnly === true || this.#writes.error !== undefined)
   }
 
   async #fillFromFallback(keys: string[], values: unknown[]): Promise<unknown[]> {
@@ -197,88 +218,34 @@ export class ResilientStore extends EventEmitter {
     return values.map((value, i) => value ?? local[i])
   }
 
-  /**
-   * A lock shared with other processes, from the primary only (a lock in the
-   * fallback would be local and prove nothing): a token, false when a peer
-   * holds it, undefined when no shared lock can be had (no support, read-only, down).
-   * A lock a peer was found holding is taken as held, without asking, until it
-   * would expire at the latest or `again` asks anyway: while a peer refreshes a
-   * stale key, each stale request here must not send its own SET NX (issue 19, item 6).
-   */
-  async acquireLock(key: string, ttlMs: number, again = false): Promise<string | false | undefined> {
-    const { primary } = this
-    // After a failure, do not spend a second time budget on a lock: compute unlocked instead.
-    if (this.#state !== 'closed' || this.#failures > 0 || !primary.acquireLock) return undefined
-    if (!again && this.#heldByPeers.has(key)) return false
-    const token = await this.#withFallback('lock', () => primary.acquireLock!(key, ttlMs), () => undefined, true)
-    if (token === false) this.#heldByPeers.set(key, true, { ttl: ttlMs })
-    else if (token !== undefined) this.#heldByPeers.delete(key)
-    return token
+  /** The lock shared with other processes (see SharedLocks): a token, false when a peer holds it, undefined when none can be had. */
+  acquireLock(key: string, ttlMs: number, again = false): Promise<string | false | undefined> {
+    return this.#locks.acquire(key, ttlMs, again)
   }
 
   releaseLock(key: string, token: string): Promise<unknown> {
-    const { primary } = this
-    if (!primary.releaseLock) return Promise.resolve()
-    return this.#withFallback('unlock', () => primary.releaseLock!(key, token), () => undefined, true)
+    return this.#locks.release(key, token)
   }
 
   /** `operation` replaces the plain delete, for an invalidation that does more (moves a generation). */
   async delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
-    this.#heldByPeers.delete(lockKeyOf(key)) // an invalidation deletes the lock too
+    this.#locks.forget(key)
     const fromFallback = this.fallback ? await orElse(operation(this.fallback), false) : false
-    const fromPrimary = await this.#invalidate(`key:${key}`, operation, false)
+    const fromPrimary = await this.#ledger.run(`key:${key}`, operation, false)
     return fromPrimary || fromFallback
   }
 
   /** Runs on the primary and the fallback both, so nothing invalidated survives in either. */
   async deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
-    for (const key of this.#heldByPeers.keys()) if (key.startsWith(prefix)) this.#heldByPeers.delete(key)
+    this.#locks.forgetPrefix(prefix)
     const fromFallback = this.fallback ? await orElse(enumerate(this.fallback), 0) : 0
-    const fromPrimary = await this.#invalidate(`prefix:${prefix}`, enumerate, 0)
+    const fromPrimary = await this.#ledger.run(`prefix:${prefix}`, enumerate, 0)
     return fromPrimary + fromFallback
-  }
-
-  /**
-   * An invalidation the primary cannot take now (circuit open, or it fails)
-   * is remembered and replayed before the primary serves again, so entries
-   * invalidated during an outage do not come back with Redis.
-   */
-  async #invalidate<T>(id: string, operation: (store: CacheStore) => Promise<T>, none: T): Promise<T> {
-    let result = none
-    if (this.#state === 'closed') {
-      try {
-        result = await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
-        this.#failures = 0
-        this.#ledger.taken(id, operation)
-        return result
-      } catch (error) {
-        if (isPartial(error)) result = this.#partial(id, error) as T
-        else this.#recordFailure(error, 'invalidate')
-        this.#ledger.scheduleRetry()
-      }
-    }
-    this.#ledger.remember(id, operation)
-    return result
   }
 
   /** Invalidations not yet applied to the whole primary (missed during an outage, or partial): being retried. */
   get pendingInvalidations(): number {
     return this.#ledger.size
-  }
-
-  /**
-   * Part of the primary (a Cluster master) missed the invalidation while the
-   * rest is up, so the circuit stays closed: it is logged, reported, and
-   * retried every probeInterval until it reaches every master (issue 19).
-   */
-  #partial(id: string, error: PartialError): number {
-    this.#lastError = asStoreError(error, 'invalidate')
-    this.emit('store-error', this.#lastError)
-    this.#options.logger.warn(
-      { event: 'cache_invalidation_partial', target: id, removed: error.removed, code: this.#lastError.code, error: error.cause ?? error },
-      'Cache invalidation reached only part of the store: retrying until it reaches all of it',
-    )
-    return error.removed
   }
 
   /** Our time budget around an operation, unless the primary bounds its own commands. */
@@ -296,8 +263,7 @@ export class ResilientStore extends EventEmitter {
   }
 
   close(): void {
-    if (this.#probe) clearTimeout(this.#probe)
-    this.#probe = undefined
+    this.#circuit.close()
     this.#ledger.close()
     this.#writes.close()
   }
@@ -314,10 +280,10 @@ export class ResilientStore extends EventEmitter {
     otherwise: () => T,
     primaryOnly = false,
   ): Promise<T> {
-    if (this.#state === 'closed') {
+    if (this.#circuit.state === 'closed') {
       try {
         const result = await this.#bounded(operation(this.primary), name)
-        this.#failures = 0
+        this.#circuit.succeeded()
         this.#lastOkAt = this.#now()
         return result
       } catch (error) {
@@ -333,8 +299,7 @@ export class ResilientStore extends EventEmitter {
     this.emit('store-error', this.#lastError)
     // A store out of memory still answers: refused writes go to the fallback, the circuit stays closed.
     if (this.#lastError.code === 'E_STORE_OOM') return this.#writes.refused(this.#lastError)
-    this.#failures++
-    if (this.#state === 'closed' && this.#failures >= this.#options.failureThreshold) this.#open()
+    this.#circuit.failed(this.#lastError)
   }
 
   /**
@@ -351,49 +316,8 @@ export class ResilientStore extends EventEmitter {
 
   /** A short-lived write inside the namespace: true once the primary takes writes again. */
   async #writeProbe(): Promise<boolean> {
-    if (this.#state !== 'closed') return false
+    if (this.#circuit.state !== 'closed') return false
     return (await this.#bounded(this.primary.set(this.#probeKey(), '1', 1000), 'probe')) !== false
-  }
-
-  /** The primary now talks to a new server: replay recent invalidations, and probe it now rather than at the next interval. */
-  #switched(): void {
-    this.#ledger.switched()
-    if (this.#state !== 'open') return
-    if (this.#probe) clearTimeout(this.#probe)
-    void this.#runProbe()
-  }
-
-  #open(): void {
-    this.#setState('open')
-    this.#options.logger.warn(
-      { event: 'cache_store_down', ...describeStoreError(this.#lastError) },
-      'Cache store failing: serving from the fallback until it answers again',
-    )
-    this.#scheduleProbe()
-  }
-
-  #scheduleProbe(): void {
-    this.#probe = setTimeout(() => void this.#runProbe(), this.#options.probeInterval)
-    this.#probe.unref()
-  }
-
-  async #runProbe(): Promise<void> {
-    this.#setState('half-open')
-    try {
-      await withTimeout(this.#probeOnce(), this.#options.operationTimeout, 'probe')
-      if (!(await this.#ledger.replay())) throw this.#lastError
-      this.#failures = 0
-      this.#probeLogged = undefined
-      this.#lastOkAt = this.#now()
-      this.#setState('closed')
-      this.#options.logger.info?.({ event: 'cache_store_up' }, 'Cache store answers again: back from the fallback')
-    } catch (error) {
-      this.#lastError = this.#explain(asStoreError(error, 'probe'))
-      this.emit('store-error', this.#lastError)
-      this.#logProbeFailure(this.#lastError)
-      this.#setState('open')
-      this.#scheduleProbe()
-    }
   }
 
   /**
@@ -412,27 +336,7 @@ export class ResilientStore extends EventEmitter {
     return `${this.#options.namespace ?? 'cache'}:!probe`
   }
 
-  /** Once per distinct reason: a probe refused every second must not flood the log. */
-  #logProbeFailure(error: CacheError): void {
-    const reason = `${error.code}:${(error.cause as { message?: string } | undefined)?.message ?? error.message}`
-    if (reason === this.#probeLogged) return
-    this.#probeLogged = reason
-    this.#options.logger.warn(
-      { event: 'cache_probe_failed', ...describeStoreError(error) },
-      'Cache store probe failed: still serving from the fallback',
-    )
-  }
-
   #now(): number {
     return (this.#options.clock ?? Date.now)()
-  }
-
-  #setState(state: CircuitState): void {
-    if (state === this.#state) return
-    // Only a change of serving store moves the epoch: a probe that fails (open, half-open, open)
-    // must not make what was computed from the fallback meanwhile unstorable there (issue 19, item 5).
-    if ((state === 'closed') !== (this.#state === 'closed')) this.#epoch++
-    this.#state = state
-    this.emit('circuit', state)
   }
 }
