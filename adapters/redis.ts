@@ -5,7 +5,8 @@ import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type PubSub, type StoreExtras, type StoreInfo } from './contract.js'
 import { RedisPubSub } from './redis-pubsub.js'
 import { countPrefix, mastersOf, memoryOf, unlinkPrefix } from './redis-nodes.js'
-import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, absorbLaterSocketErrors, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
+import { ServerRole, type Role } from './redis-role.js'
+import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, absorbLaterSocketErrors, fromRedis, hasTtl, isReadOnlyError, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { nonNegative, positive } from './checks.js'
 import { asStoreError } from './store-errors.js'
@@ -15,10 +16,6 @@ import type { Env } from './env.js'
 export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 export { PartialCountError, PartialDeleteError } from './redis-nodes.js'
 
-type Role = 'master' | 'replica' | 'cluster'
-
-/** While writes are skipped as a replica, a skipped write asks for the role again at most this often. */
-const REPLICA_RECHECK_MS = 1000
 
 /**
  * Keyv storage adapter on ioredis. It fails fast (per-command timeout, no
@@ -48,21 +45,15 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   get settlesWithinMs(): number | undefined {
     return this.cluster ? undefined : this.opts.operationTimeout * 1.5
   }
-  #forcedReadOnly: boolean
-  #role: Role = 'master'
-  #warnedReadOnly = false
+  #role: ServerRole
   #everReady = false
   #firstReady: Promise<boolean>
   #settling: Promise<unknown> | undefined
   /** Shared by the commands that arrive while a reconnection is under way. */
   #reconnecting: Promise<unknown> | undefined
-  #roleTimer: NodeJS.Timeout | undefined
   #scanCount: number
   #logger: Logger
   #lastError: CacheError | undefined
-  #roleCheckedAt = 0
-  /** The server the connection reached last (address and port), to see a switch of primary. */
-  #server: string | undefined
 
   constructor(options: RedisStoreOptions = {}) {
     super()
@@ -72,14 +63,18 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     const roleCheckInterval = nonNegative(options.roleCheckInterval ?? 15_000, 'RedisStore.roleCheckInterval')
     this.#scanCount = positive(options.scanCount ?? 500, 'RedisStore.scanCount')
     this.#logger = options.logger ?? consoleLogger
-    this.#forcedReadOnly = options.readOnly === true
     this.client = options.client ?? buildClient(options, operationTimeout, connectTimeout)
     this.cluster = this.client instanceof Cluster
     // ioredis files an auto-pipelined command under the slot of its first string argument, which
     // for EVAL is the script: scripts for keys on different nodes, sent in one tick, went out as one
     // pipeline that the Cluster refuses. Scripts go out on their own.
     if (this.cluster) this.client.options.autoPipeliningIgnoredCommands?.push('eval', 'evalsha')
-    if (this.cluster) this.#role = 'cluster'
+    this.#role = new ServerRole(this.client, this.cluster, {
+      forcedReadOnly: options.readOnly === true,
+      logger: this.#logger,
+      checkInterval: roleCheckInterval,
+      events: this,
+    })
     this.opts = { dialect: 'redis', url: describeTarget(options), operationTimeout }
     this.client.on('error', (error: unknown) => {
       absorbLaterSocketErrors(this.client)
@@ -89,7 +84,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     const onReady = (): void => {
       this.#everReady = true
       this.#lastError = undefined
-      this.#noticeSwitch()
+      this.#role.connected()
       this.#settling = this.cluster ? this.#connectMasters() : this.checkRole()
     }
     this.client.on('ready', onReady)
@@ -100,10 +95,6 @@ export class RedisStore extends EventEmitter implements StoreExtras {
       if (ok) await this.#settling
       return ok
     })
-    if (roleCheckInterval > 0 && !this.cluster) {
-      this.#roleTimer = setInterval(() => void this.checkRole(), roleCheckInterval)
-      this.#roleTimer.unref()
-    }
   }
 
   /** Builds a store from REDIS_* variables; throws ConfigError naming a malformed one. */
@@ -117,11 +108,11 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   get readOnly(): boolean {
-    return this.#forcedReadOnly || this.#role === 'replica'
+    return this.#role.readOnly
   }
 
   get role(): Role {
-    return this.#role
+    return this.#role.role
   }
 
   /** The client's last error of its own (refused password, certificate, refused connection), classified; cleared once ready. */
@@ -152,15 +143,15 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** Returns false, writing nothing, while read-only. TTL in ms. */
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    if (!(await this.#writable())) return this.#skipWrite()
+    if (!(await this.#writable())) return this.#role.skipWrite()
     try {
       const payload = toRedis(value)
       if (hasTtl(ttl)) await this.client.set(key, payload, 'PX', Math.ceil(ttl))
       else await this.client.set(key, payload)
       return true
     } catch (error) {
-      if (!this.#demoted(error)) throw error
-      return this.#skipWrite()
+      if (!this.#role.demoted(error)) throw error
+      return this.#role.skipWrite()
     }
   }
 
@@ -182,7 +173,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     try {
       return (await this.client.unlink(key)) > 0
     } catch (error) {
-      if (!this.#demoted(error)) throw error
+      if (!this.#role.demoted(error)) throw error
       return false
     }
   }
@@ -196,7 +187,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     try {
       return (await this.client.unlink(...keys)) > 0
     } catch (error) {
-      if (!this.#demoted(error)) throw error
+      if (!this.#role.demoted(error)) throw error
       return false
     }
   }
@@ -237,7 +228,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
    * move is found by the scan and one written after is taken back here.
    */
   async setIfGenerations(key: string, value: unknown, ttl: number | undefined, generations: string[], expected: string[]): Promise<boolean> {
-    if (!(await this.#writable())) return this.#skipWrite()
+    if (!(await this.#writable())) return this.#role.skipWrite()
     const slot = this.cluster ? clusterKeySlot(key) : -1
     const together = generations.flatMap((g, i) => (slot === -1 || clusterKeySlot(g) === slot ? [i] : []))
     const apart = generations.flatMap((g, i) => (together.includes(i) ? [] : [i]))
@@ -246,8 +237,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
       const args = [key, ...together.map((i) => generations[i]!), payload, hasTtl(ttl) ? Math.ceil(ttl) : 0, ...together.map((i) => expected[i]!)]
       if ((await this.client.eval(SET_IF_GENERATIONS, 1 + together.length, ...args)) !== 1) return false
     } catch (error) {
-      if (!this.#demoted(error)) throw error
-      return this.#skipWrite()
+      if (!this.#role.demoted(error)) throw error
+      return this.#role.skipWrite()
     }
     if (apart.length === 0) return true
     const now = await this.readGenerations(apart.map((i) => generations[i]!))
@@ -268,7 +259,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     try {
       return await unlinkPrefix(this.client, prefix, this.#scanCount)
     } catch (error) {
-      if (!this.#demoted(error)) throw error
+      if (!this.#role.demoted(error)) throw error
       return 0
     }
   }
@@ -296,26 +287,12 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async info(): Promise<StoreInfo> {
     if (this.client.status !== 'ready') await this.#connecting()
-    return { backend: 'redis', role: this.#role, readOnly: this.readOnly, ...(await memoryOf(this.client)) }
+    return { backend: 'redis', role: this.#role.role, readOnly: this.readOnly, ...(await memoryOf(this.client)) }
   }
 
-  /**
-   * Asks the server for its replication role. Runs at connect, after a
-   * READONLY error and periodically, so a promoted replica starts writing
-   * again and a demoted primary stops. Errors are ignored: an unreachable
-   * server keeps its last known role.
-   */
-  async checkRole(): Promise<Role> {
-    if (this.cluster) return this.#role
-    this.#roleCheckedAt = Date.now()
-    try {
-      const fields = parseInfo(await (this.client as Redis).info('replication'))
-      const role = fields.get('role')
-      this.#setRole(role === 'slave' || role === 'replica' ? 'replica' : 'master')
-    } catch {
-      // keep the last known role
-    }
-    return this.#role
+  /** Asks the server for its replication role (see ServerRole.check). */
+  checkRole(): Promise<Role> {
+    return this.#role.check()
   }
 
   /** PUBLISH on this store's connection, SUBSCRIBE on a connection of its own (redis-pubsub.ts). */
@@ -324,7 +301,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async disconnect(): Promise<void> {
-    if (this.#roleTimer) clearInterval(this.#roleTimer)
+    this.#role.close()
     try {
       await this.client.quit()
     } catch {
@@ -335,57 +312,11 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     this.client.disconnect()
   }
 
-  #setRole(role: Role): void {
-    if (role === this.#role) return
-    const wasReadOnly = this.readOnly
-    this.#role = role
-    if (!wasReadOnly && this.readOnly) this.#warnedReadOnly = false
-    if (wasReadOnly && !this.readOnly) {
-      this.#logger.info?.({ event: 'redis_writes_resumed', role }, 'Redis accepts writes again (now a primary)')
-    }
-    this.emit('role', role)
-  }
-
-  /**
-   * Emits 'switch' when a reconnection reached another server than before: under Sentinel, a new
-   * primary. What the old one took in its last moments (after its replica was promoted) is lost,
-   * and the cache applies its recent invalidations again (src/cache/invalidation-ledger.ts).
-   */
-  #noticeSwitch(): void {
-    if (this.cluster) return
-    const stream = (this.client as { stream?: { remoteAddress?: string; remotePort?: number } }).stream
-    if (stream?.remoteAddress === undefined) return
-    const server = `${stream.remoteAddress}:${stream.remotePort}`
-    const from = this.#server
-    this.#server = server
-    if (from === undefined || from === server) return
-    this.#logger.info?.({ event: 'redis_switched', from, to: server }, 'Redis primary switched: now writing to another server')
-    this.emit('switch', { from, to: server })
-  }
-
-  #skipWrite(): boolean {
-    // A promoted replica is noticed at the next write after a second, not at the next periodic check.
-    if (this.#role === 'replica' && Date.now() - this.#roleCheckedAt >= REPLICA_RECHECK_MS) void this.checkRole()
-    if (!this.#warnedReadOnly) {
-      this.#warnedReadOnly = true
-      this.#logger.warn({ event: 'redis_read_only', role: this.#role }, 'Redis set skipped (read-only)')
-    }
-    return false
-  }
-
   /** Whether a write may go out; before the first connection it waits (bounded) to learn the role. */
   async #writable(): Promise<boolean> {
-    if (this.#forcedReadOnly) return false
+    if (this.#role.forcedReadOnly) return false
     if (this.client.status !== 'ready') await this.#connecting()
     return !this.readOnly
-  }
-
-  /** True for a READONLY reply: the server became a replica behind our back, so stop writing. */
-  #demoted(error: unknown): boolean {
-    if (!isReadOnlyError(error)) return false
-    this.#setRole('replica')
-    void this.checkRole()
-    return true
   }
 
   /**
