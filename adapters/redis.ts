@@ -120,6 +120,21 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     return this.#lastError
   }
 
+  /** On a Cluster, the master of the key's slot (host:port, as ioredis's slot map names it). */
+  nodeOf(key: string): string | undefined {
+    return this.cluster ? (this.client as Cluster).slots[clusterKeySlot(key)]?.[0] : undefined
+  }
+
+  /** PING one master; resolves at once when no slot maps to it any more, rejects when it is not connected. */
+  async pingNode(node: string): Promise<void> {
+    if (!this.cluster) return this.ping()
+    const client = this.client as Cluster
+    if (!client.slots.some((owners) => owners?.[0] === node)) return
+    const master = client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === node)
+    if (!master) throw new CacheError('E_STORE_CONNECTION', `cache store node ${node} is not connected`)
+    await master.ping()
+  }
+
   /** PING: needs no key, so it works for an ACL user restricted to the cache's keys. */
   async ping(): Promise<void> {
     if (this.client.status !== 'ready') await this.#connecting()

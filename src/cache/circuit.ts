@@ -17,6 +17,8 @@ export interface CircuitOptions {
   /** The probe's time budget. */
   operationTimeout: number
   logger: Logger
+  /** Added to each log line: which part of the store this circuit stands for (a Cluster node). */
+  label?: Record<string, string>
   /** Asks the store whether it answers; rejects when it does not. */
   probe(): Promise<unknown>
   /** Runs once the probe succeeded, before the store serves again; rejects to stay open. */
@@ -64,7 +66,7 @@ export class Circuit {
     if (this.#state !== 'closed' || this.#failures < this.#options.failureThreshold) return
     this.#setState('open')
     this.#options.logger.warn(
-      { event: 'cache_store_down', ...describeStoreError(error) },
+      { event: 'cache_store_down', ...this.#options.label, ...describeStoreError(error) },
       'Cache store failing: serving from the fallback until it answers again',
     )
     this.#scheduleProbe()
@@ -95,7 +97,7 @@ export class Circuit {
       this.#failures = 0
       this.#probeLogged = undefined
       this.#setState('closed')
-      this.#options.logger.info?.({ event: 'cache_store_up' }, 'Cache store answers again: back from the fallback')
+      this.#options.logger.info?.({ event: 'cache_store_up', ...this.#options.label }, 'Cache store answers again: back from the fallback')
     } catch (error) {
       this.#logProbeFailure(this.#options.probeFailed(error))
       this.#setState('open')
@@ -109,7 +111,7 @@ export class Circuit {
     if (reason === this.#probeLogged) return
     this.#probeLogged = reason
     this.#options.logger.warn(
-      { event: 'cache_probe_failed', ...describeStoreError(error) },
+      { event: 'cache_probe_failed', ...this.#options.label, ...describeStoreError(error) },
       'Cache store probe failed: still serving from the fallback',
     )
   }

@@ -33,7 +33,7 @@ export interface LedgerHost {
    * The primary failed one ('failed': a failure of the store, counted by the circuit), took one
    * only in part ('partial', reported), or failed one being replayed ('replay', kept as the last error).
    */
-  failed(error: unknown, how: 'failed' | 'partial' | 'replay'): void
+  failed(error: unknown, how: 'failed' | 'partial' | 'replay', key?: string): void
   retryMs: number
   logger: Logger
 }
@@ -60,7 +60,7 @@ export class InvalidationLedger {
    * master down) leaves the circuit closed: it is logged, reported, and retried every retryMs
    * until it reaches every master (issue 19, item 3). Answers what the primary did, else `none`.
    */
-  async run<T>(id: string, operation: (store: CacheStore) => Promise<T>, none: T): Promise<T> {
+  async run<T>(id: string, operation: (store: CacheStore) => Promise<T>, none: T, key?: string): Promise<T> {
     let result = none
     if (this.#host.serving()) {
       try {
@@ -77,7 +77,7 @@ export class InvalidationLedger {
           )
           result = error.removed as T
         } else {
-          this.#host.failed(error, 'failed')
+          this.#host.failed(error, 'failed', key)
         }
         this.scheduleRetry()
       }

@@ -79,11 +79,13 @@ export interface CacheHealth {
   /** Why status is 'degraded' (code and message of the store's error), null when ok. */
   reason: string | null
   backend: string
-  /** True while the fallback serves (circuit not closed). */
+  /** True while the fallback serves (circuit not closed), for all keys or, on a Cluster, for a failed master's. */
   degraded: boolean
   /** Which store answers now: the primary, or the fallback while the circuit is not closed. */
   serving: 'primary' | 'fallback'
   circuit: CircuitState
+  /** Cluster masters whose own circuit is open: their keys are served from the fallback meanwhile. */
+  nodes_down: string[]
   readOnly: boolean
   /** Writes refused by the store (out of memory): answers are kept in local memory meanwhile. */
   writesRefused: boolean
@@ -158,8 +160,9 @@ export class HealthReader {
       reason: problem ? `${problem.code}: ${problem.message}` : null,
       backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
       degraded: store.degraded,
-      serving: store.degraded ? 'fallback' : 'primary',
+      serving: store.state !== 'closed' ? 'fallback' : 'primary',
       circuit: store.state,
+      nodes_down: store.openNodes,
       readOnly: primary.readOnly === true,
       writesRefused: refused !== undefined,
       role: store.degraded ? seen?.role : (info?.role ?? seen?.role),

@@ -15,10 +15,12 @@ const INVALIDATE_BUDGET_MS = 30_000
 
 export type { CircuitState }
 
-/** Generations as read from one store, while the circuit was in one state. */
+/** Generations as read from one store, while the circuit (and the key's node circuit) was in one state. */
 export interface GenerationSnapshot extends Generations {
   store: CacheStore
   epoch: number
+  /** On a Cluster: the circuit of the node the counters were read from, and its epoch then. */
+  node?: { circuit: Circuit; epoch: number }
 }
 
 export interface ResilientStoreOptions {
@@ -53,6 +55,8 @@ export class ResilientStore extends EventEmitter {
   readonly fallback: CacheStore | undefined
   #options: ResilientStoreOptions
   #circuit: Circuit
+  /** On a Cluster: one circuit per master, for the operations on its keys (see #circuitOf). */
+  #nodes = new Map<string, Circuit>()
   #lastError: CacheError | undefined
   #ledger: InvalidationLedger
   #locks: SharedLocks
@@ -88,15 +92,15 @@ export class ResilientStore extends EventEmitter {
     this.#locks = new SharedLocks(
       primary,
       // After a failure, do not spend a second time budget on a lock: compute unlocked instead.
-      () => this.#circuit.state === 'closed' && this.#circuit.failures === 0,
-      (name, command) => this.#withFallback(name, command, () => undefined, true),
+      (key) => this.#circuit.state === 'closed' && this.#circuitOf(key).state === 'closed' && this.#circuitOf(key).failures === 0,
+      (name, command, key) => this.#withFallback(name, command, () => undefined, true, key),
     )
     this.#ledger = new InvalidationLedger({
       apply: (operation) => this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS),
       serving: () => this.#circuit.state === 'closed',
       succeeded: () => this.#circuit.succeeded(),
-      failed: (error, how) => {
-        if (how === 'failed') return this.#recordFailure(error, 'invalidate')
+      failed: (error, how, key) => {
+        if (how === 'failed') return this.#recordFailure(error, 'invalidate', this.#circuitOf(key))
         this.#lastError = asStoreError(error, 'invalidate')
         if (how === 'partial') this.emit('store-error', this.#lastError)
       },
@@ -116,8 +120,14 @@ export class ResilientStore extends EventEmitter {
     return this.#circuit.state
   }
 
+  /** True while the circuit, or a Cluster node's, is not closed. */
   get degraded(): boolean {
-    return this.#circuit.state !== 'closed'
+    return this.#circuit.state !== 'closed' || this.openNodes.length > 0
+  }
+
+  /** Cluster masters whose circuit is not closed: their keys are served from the fallback. */
+  get openNodes(): string[] {
+    return [...this.#nodes].flatMap(([node, circuit]) => (circuit.state === 'closed' ? [] : [node]))
   }
 
   get lastError(): CacheError | undefined {
@@ -140,7 +150,7 @@ export class ResilientStore extends EventEmitter {
   }
 
   getMany(keys: string[]): Promise<unknown[]> {
-    const values = this.#withFallback('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined))
+    const values = this.#withFallback('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined), false, keys[0])
     return this.#keepsLocal() ? values.then((found) => this.#fillFromFallback(keys, found)) : values
   }
 
@@ -163,6 +173,8 @@ export class ResilientStore extends EventEmitter {
         return ok
       },
       () => false,
+      false,
+      key,
     )
     if (accepted) this.#writes.accepted()
     return stored || this.#keepLocal(key, value, ttl)
@@ -171,13 +183,16 @@ export class ResilientStore extends EventEmitter {
   /** Reads generation counters from the store serving now; undefined when no store could answer. */
   async readGenerations(keys: string[]): Promise<GenerationSnapshot | undefined> {
     const epoch = this.#circuit.epoch
+    // The route's counter shares the entry's hash tag: its node is the entry's.
+    const circuit = this.#circuitOf(keys[0])
+    const node = circuit === this.#circuit ? undefined : { circuit, epoch: circuit.epoch }
     let from: CacheStore | undefined
     const read = (store: CacheStore): Promise<string[] | undefined> => {
       from = store
       return readGenerations(store, keys)
     }
-    const values = await this.#withFallback('generations', read, () => undefined)
-    return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch }
+    const values = await this.#withFallback('generations', read, () => undefined, false, keys[0])
+    return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch, ...(node && { node }) }
   }
 
   /**
@@ -192,11 +207,13 @@ export class ResilientStore extends EventEmitter {
    */
   async setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
     if (read.store !== this.primary) {
-      if (read.epoch !== this.#circuit.epoch && this.#circuit.state === 'closed') return false
+      const circuit = read.node?.circuit ?? this.#circuit
+      const epoch = read.node?.epoch ?? read.epoch
+      if (circuit.epoch !== epoch && circuit.state === 'closed') return false
       return orElse(setIfGenerations(read.store, key, value, ttl, read), false)
     }
-    if (read.epoch !== this.#circuit.epoch) return false
-    const stored = await this.#withFallback('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true)
+    if (read.epoch !== this.#circuit.epoch || (read.node && read.node.epoch !== read.node.circuit.epoch)) return false
+    const stored = await this.#withFallback('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true, key)
     if (stored) this.#writes.accepted()
     return stored || this.#keepLocal(key, value, ttl)
   }
@@ -231,7 +248,7 @@ export class ResilientStore extends EventEmitter {
   async delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
     this.#locks.forget(key)
     const fromFallback = this.fallback ? await orElse(operation(this.fallback), false) : false
-    const fromPrimary = await this.#ledger.run(`key:${key}`, operation, false)
+    const fromPrimary = await this.#ledger.run(`key:${key}`, operation, false, key)
     return fromPrimary || fromFallback
   }
 
@@ -264,42 +281,75 @@ export class ResilientStore extends EventEmitter {
 
   close(): void {
     this.#circuit.close()
+    for (const circuit of this.#nodes.values()) circuit.close()
     this.#ledger.close()
     this.#writes.close()
   }
 
   /**
    * Runs `operation` on the primary within the time budget while the circuit
-   * is closed; otherwise, or when it fails, on the fallback; `otherwise`
-   * answers when neither can. `primaryOnly` skips the fallback run (used where
-   * the caller already ran it).
+   * is closed (and, on a Cluster, the circuit of `key`'s master); otherwise, or
+   * when it fails, on the fallback; `otherwise` answers when neither can.
+   * `primaryOnly` skips the fallback run (used where the caller already ran it).
    */
   async #withFallback<T>(
     name: string,
     operation: (store: CacheStore) => Promise<T>,
     otherwise: () => T,
     primaryOnly = false,
+    key?: string,
   ): Promise<T> {
-    if (this.#circuit.state === 'closed') {
+    const circuit = this.#circuitOf(key)
+    if (this.#circuit.state === 'closed' && circuit.state === 'closed') {
       try {
         const result = await this.#bounded(operation(this.primary), name)
-        this.#circuit.succeeded()
+        circuit.succeeded()
         this.#lastOkAt = this.#now()
         return result
       } catch (error) {
-        this.#recordFailure(error, name)
+        this.#recordFailure(error, name, circuit)
       }
     }
     if (primaryOnly || !this.fallback) return otherwise()
     return orElse(operation(this.fallback), otherwise())
   }
 
-  #recordFailure(error: unknown, operation: string): void {
+  #recordFailure(error: unknown, operation: string, circuit: Circuit): void {
     this.#lastError = this.#explain(asStoreError(error, operation))
     this.emit('store-error', this.#lastError)
     // A store out of memory still answers: refused writes go to the fallback, the circuit stays closed.
     if (this.#lastError.code === 'E_STORE_OOM') return this.#writes.refused(this.#lastError)
-    this.#circuit.failed(this.#lastError)
+    circuit.failed(this.#lastError)
+  }
+
+  /**
+   * The circuit that stands for `key`: on a Cluster, the one of its slot's master, so that a
+   * master that fails sends only its own keys to the fallback, routes on the others keep Redis
+   * and the shared lock, and the probe asks the master that failed (issue 19, item 2). Otherwise,
+   * and for operations without a key, the store's one circuit.
+   */
+  #circuitOf(key: string | undefined): Circuit {
+    const node = key === undefined ? undefined : this.primary.nodeOf?.(key)
+    if (node === undefined || this.primary.pingNode === undefined) return this.#circuit
+    let circuit = this.#nodes.get(node)
+    if (circuit) return circuit
+    circuit = new Circuit({
+      ...this.#options,
+      label: { node },
+      // Resolves at once once no slot maps to the node any more: its replica serves them now.
+      probe: () => this.primary.pingNode!(node),
+      beforeClose: async () => {
+        this.#lastOkAt = this.#now()
+      },
+      probeFailed: (error) => {
+        this.#lastError = this.#explain(asStoreError(error, 'probe'))
+        this.emit('store-error', this.#lastError)
+        return this.#lastError
+      },
+      changed: (state) => this.emit('node-circuit', node, state),
+    })
+    this.#nodes.set(node, circuit)
+    return circuit
   }
 
   /**

@@ -11,14 +11,14 @@ import { lockKeyOf } from './flight.js'
 
 export class SharedLocks {
   readonly #primary: CacheStore
-  /** False after a failure or while the circuit is not closed: do not spend a second time budget on a lock. */
-  readonly #usable: () => boolean
+  /** False after a failure or while the circuit (of the lock's node) is not closed: do not spend a second time budget on a lock. */
+  readonly #usable: (key: string) => boolean
   /** Runs a lock command on the primary within the wrapper's budget and failure policy; `undefined` when it fails. */
-  readonly #run: <T>(name: string, command: () => Promise<T>) => Promise<T | undefined>
+  readonly #run: <T>(name: string, command: () => Promise<T>, key: string) => Promise<T | undefined>
   /** Lock keys a peer was found holding, each until its lock would expire at the latest. */
   readonly #heldByPeers = new LRUCache<string, true>({ max: 10_000 })
 
-  constructor(primary: CacheStore, usable: () => boolean, run: <T>(name: string, command: () => Promise<T>) => Promise<T | undefined>) {
+  constructor(primary: CacheStore, usable: (key: string) => boolean, run: <T>(name: string, command: () => Promise<T>, key: string) => Promise<T | undefined>) {
     this.#primary = primary
     this.#usable = usable
     this.#run = run
@@ -30,9 +30,9 @@ export class SharedLocks {
    */
   async acquire(key: string, ttlMs: number, again: boolean): Promise<string | false | undefined> {
     const primary = this.#primary
-    if (!this.#usable() || !primary.acquireLock) return undefined
+    if (!this.#usable(key) || !primary.acquireLock) return undefined
     if (!again && this.#heldByPeers.has(key)) return false
-    const token = await this.#run('lock', () => primary.acquireLock!(key, ttlMs))
+    const token = await this.#run('lock', () => primary.acquireLock!(key, ttlMs), key)
     if (token === false) this.#heldByPeers.set(key, true, { ttl: ttlMs })
     else if (token !== undefined) this.#heldByPeers.delete(key)
     return token
@@ -41,7 +41,7 @@ export class SharedLocks {
   release(key: string, token: string): Promise<unknown> {
     const primary = this.#primary
     if (!primary.releaseLock) return Promise.resolve()
-    return this.#run('unlock', () => primary.releaseLock!(key, token))
+    return this.#run('unlock', () => primary.releaseLock!(key, token), key)
   }
 
   /** An invalidation deletes the locks of what it removes: forget that peers held them. */

@@ -174,9 +174,10 @@ async function slotMap(node: { host: string; port: number }): Promise<string> {
 
 /**
  * Three masters, no replicas, slots split in thirds. Returned once every node reports
- * cluster_state:ok and all three agree on which node owns which slots.
+ * cluster_state:ok and all three agree on which node owns which slots. `fullCoverage: false`
+ * keeps the other masters answering once one is down (cluster-require-full-coverage no).
  */
-export async function startCluster(): Promise<RedisClusterHandle> {
+export async function startCluster({ fullCoverage = true } = {}): Promise<RedisClusterHandle> {
   const host = await topologyHost('startCluster()', 3, true)
   return building(async (onFailure) => {
     onFailure(() => host.dispose())
@@ -186,7 +187,10 @@ export async function startCluster(): Promise<RedisClusterHandle> {
         name: 'cluster',
         bus: true,
         // relative to --dir, which is the node's own directory
-        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'],
+        args: [
+          '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+          ...(fullCoverage ? [] : ['--cluster-require-full-coverage', 'no']),
+        ],
       })
       onFailure(() => server.stop())
       servers.push(server)
@@ -287,8 +291,8 @@ export function replicaPairFor(t: Test): Promise<ReplicaPair> {
   return stoppedAtTeardown(t, startReplicaPair())
 }
 
-export function clusterFor(t: Test): Promise<RedisClusterHandle> {
-  return stoppedAtTeardown(t, startCluster())
+export function clusterFor(t: Test, options: { fullCoverage?: boolean } = {}): Promise<RedisClusterHandle> {
+  return stoppedAtTeardown(t, startCluster(options))
 }
 
 export function sentinelFor(t: Test, options: { sentinels?: number } = {}): Promise<RedisSentinelHandle> {
