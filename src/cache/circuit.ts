@@ -125,3 +125,28 @@ export class Circuit {
     this.#options.changed(state)
   }
 }
+
+/** One circuit per server of a store that spreads its keys (a Cluster's masters), made on first use. */
+export class NodeCircuits {
+  readonly #circuits = new Map<string, Circuit>()
+  readonly #make: (node: string) => Circuit
+
+  constructor(make: (node: string) => Circuit) {
+    this.#make = make
+  }
+
+  of(node: string): Circuit {
+    let circuit = this.#circuits.get(node)
+    if (!circuit) this.#circuits.set(node, (circuit = this.#make(node)))
+    return circuit
+  }
+
+  /** The servers whose circuit is not closed. */
+  get open(): string[] {
+    return [...this.#circuits].flatMap(([node, circuit]) => (circuit.state === 'closed' ? [] : [node]))
+  }
+
+  close(): void {
+    for (const circuit of this.#circuits.values()) circuit.close()
+  }
+}

@@ -6,7 +6,7 @@ import { CacheError } from './errors.js'
 import { RefusedWrites } from './refused-writes.js'
 import { readGenerations, setIfGenerations, type Generations } from './generations.js'
 import { SharedLocks } from './shared-locks.js'
-import { Circuit, type CircuitState } from './circuit.js'
+import { Circuit, NodeCircuits, type CircuitState } from './circuit.js'
 import { InvalidationLedger, type Invalidator } from './invalidation-ledger.js'
 import { orElse, readMany, withTimeout } from './store-calls.js'
 
@@ -56,7 +56,7 @@ export class ResilientStore extends EventEmitter {
   #options: ResilientStoreOptions
   #circuit: Circuit
   /** On a Cluster: one circuit per master, for the operations on its keys (see #circuitOf). */
-  #nodes = new Map<string, Circuit>()
+  #nodes: NodeCircuits
   #lastError: CacheError | undefined
   #ledger: InvalidationLedger
   #locks: SharedLocks
@@ -75,6 +75,7 @@ export class ResilientStore extends EventEmitter {
     const within = (primary as CacheStore).settlesWithinMs
     this.#selfTimed = typeof within === 'number' && within <= options.operationTimeout
     this.#writes = new RefusedWrites(() => this.#writeProbe(), options.probeInterval, options.logger, (state) => this.emit('writes', state))
+    this.#nodes = new NodeCircuits((node) => this.#nodeCircuit(node))
     this.#circuit = new Circuit({
       ...options,
       probe: () => this.#probeOnce(),
@@ -82,11 +83,7 @@ export class ResilientStore extends EventEmitter {
         if (!(await this.#ledger.replay())) throw this.#lastError
         this.#lastOkAt = this.#now()
       },
-      probeFailed: (error) => {
-        this.#lastError = this.#explain(asStoreError(error, 'probe'))
-        this.emit('store-error', this.#lastError)
-        return this.#lastError
-      },
+      probeFailed: (error) => this.#probeFailed(error),
       changed: (state) => this.emit('circuit', state),
     })
     this.#locks = new SharedLocks(
@@ -127,7 +124,7 @@ export class ResilientStore extends EventEmitter {
 
   /** Cluster masters whose circuit is not closed: their keys are served from the fallback. */
   get openNodes(): string[] {
-    return [...this.#nodes].flatMap(([node, circuit]) => (circuit.state === 'closed' ? [] : [node]))
+    return this.#nodes.open
   }
 
   get lastError(): CacheError | undefined {
@@ -281,7 +278,7 @@ export class ResilientStore extends EventEmitter {
 
   close(): void {
     this.#circuit.close()
-    for (const circuit of this.#nodes.values()) circuit.close()
+    this.#nodes.close()
     this.#ledger.close()
     this.#writes.close()
   }
@@ -314,6 +311,12 @@ export class ResilientStore extends EventEmitter {
     return orElse(operation(this.fallback), otherwise())
   }
 
+  #probeFailed(error: unknown): CacheError {
+    this.#lastError = this.#explain(asStoreError(error, 'probe'))
+    this.emit('store-error', this.#lastError)
+    return this.#lastError
+  }
+
   #recordFailure(error: unknown, operation: string, circuit: Circuit): void {
     this.#lastError = this.#explain(asStoreError(error, operation))
     this.emit('store-error', this.#lastError)
@@ -330,10 +333,11 @@ export class ResilientStore extends EventEmitter {
    */
   #circuitOf(key: string | undefined): Circuit {
     const node = key === undefined ? undefined : this.primary.nodeOf?.(key)
-    if (node === undefined || this.primary.pingNode === undefined) return this.#circuit
-    let circuit = this.#nodes.get(node)
-    if (circuit) return circuit
-    circuit = new Circuit({
+    return node === undefined || this.primary.pingNode === undefined ? this.#circuit : this.#nodes.of(node)
+  }
+
+  #nodeCircuit(node: string): Circuit {
+    return new Circuit({
       ...this.#options,
       label: { node },
       // Resolves at once once no slot maps to the node any more: its replica serves them now.
@@ -341,15 +345,9 @@ export class ResilientStore extends EventEmitter {
       beforeClose: async () => {
         this.#lastOkAt = this.#now()
       },
-      probeFailed: (error) => {
-        this.#lastError = this.#explain(asStoreError(error, 'probe'))
-        this.emit('store-error', this.#lastError)
-        return this.#lastError
-      },
+      probeFailed: (error) => this.#probeFailed(error),
       changed: (state) => this.emit('node-circuit', node, state),
     })
-    this.#nodes.set(node, circuit)
-    return circuit
   }
 
   /**
