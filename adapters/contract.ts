@@ -57,6 +57,19 @@ export interface StoreExtras {
   readonly buffers?: boolean
   /** Publish/subscribe shared by every process on this store, for invalidations (Redis: PUBLISH/SUBSCRIBE). */
   pubsub?(): PubSub
+  /**
+   * The server that holds `key` when the store spreads keys over several (a Cluster: the master
+   * of its slot), so that the cache can tell one failed server from a failed store; undefined
+   * when one server holds everything.
+   */
+  nodeOf?(key: string): string | undefined
+  /**
+   * Asks that server whether it answers; resolves at once when it holds no key any more (its
+   * replica was promoted), so a breaker kept for it can close and go.
+   */
+  pingNode?(node: string): Promise<unknown>
+  // Events besides Keyv's 'error': 'switch' ({ from, to }) when the store now talks to another
+  // server for the same data (a Sentinel failover), so writes of the last moments may be lost.
 }
 
 /** 'subscribed': messages arrive; 'down': the subscription is lost and messages may be missed. */

@@ -172,7 +172,8 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
     // Commands issued in one tick go out in one write: fewer syscalls here and in Redis per hit.
     enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
-    retryStrategy: (times) => Math.min(100 * times, 1000),
+    // The first retry at once: after Sentinel's +switch-master the new primary is already there.
+    retryStrategy: (times) => (times === 1 ? 0 : Math.min(100 * times, 1000)),
     ...(options.username !== undefined && { username: options.username }),
     ...(options.password !== undefined && { password: options.password }),
     ...(tls && { tls }),
@@ -187,7 +188,18 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
     })
   }
   if (options.sentinels) {
-    return new Redis({ ...common, sentinels: options.sentinels, name: options.sentinelName ?? 'mymaster', db: options.db ?? 0 })
+    return new Redis({
+      ...common,
+      sentinels: options.sentinels,
+      name: options.sentinelName ?? 'mymaster',
+      db: options.db ?? 0,
+      // After SENTINEL FAILOVER the old primary says it is a master until Sentinel demotes it, about
+      // ten seconds later, and takes writes that are then lost (issue 19): reconnect on the
+      // Sentinels' +switch-master instead, within a second. A Sentinel connection that drops is
+      // tried again each second rather than ioredis's minute, so a restarted Sentinel is heard.
+      failoverDetector: true,
+      sentinelReconnectStrategy: () => 1000,
+    })
   }
   if (options.url) {
     const url = parseUrl(options.url)

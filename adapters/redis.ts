@@ -4,7 +4,9 @@ import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type PubSub, type StoreExtras, type StoreInfo } from './contract.js'
 import { RedisPubSub } from './redis-pubsub.js'
-import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, absorbLaterSocketErrors, fromRedis, hasTtl, isReadOnlyError, parseInfo, scanBatches, toRedis, waitForReady } from './redis-wire.js'
+import { countPrefix, mastersOf, memoryOf, unlinkPrefix } from './redis-nodes.js'
+import { ServerRole, type Role } from './redis-role.js'
+import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, absorbLaterSocketErrors, fromRedis, hasTtl, isReadOnlyError, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { nonNegative, positive } from './checks.js'
 import { asStoreError } from './store-errors.js'
@@ -12,23 +14,8 @@ import { CacheError } from './errors.js'
 import type { Env } from './env.js'
 
 export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
+export { PartialCountError, PartialDeleteError } from './redis-nodes.js'
 
-type Role = 'master' | 'replica' | 'cluster'
-
-/** While writes are skipped as a replica, a skipped write asks for the role again at most this often. */
-const REPLICA_RECHECK_MS = 1000
-
-/** A prefix delete that could not reach the master of every slot; `removed` counts what it did delete. */
-export class PartialDeleteError extends CacheError {
-  constructor(
-    readonly removed: number,
-    readonly slotsMissed: number,
-    cause: unknown,
-  ) {
-    super('E_STORE_PARTIAL', `deletePrefix could not reach the master of ${slotsMissed} of 16384 slots`, { cause })
-    this.name = 'PartialDeleteError'
-  }
-}
 
 /**
  * Keyv storage adapter on ioredis. It fails fast (per-command timeout, no
@@ -49,25 +36,24 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   /** Values are kept (Redis: stored and read) as the very bytes given. */
   readonly buffers = true
   /**
-   * Standalone and Sentinel: each command settles within operationTimeout on its own (command
-   * timeout, no offline queue). Not on a Cluster: after a master dies, ioredis retries a command
-   * on a closed connection with slot refreshes for a second or more (issue 19), so the cache
-   * must arm its own timer there.
+   * Standalone and Sentinel: each command settles on its own (command timeout, no offline queue)
+   * within operationTimeout, after at most half as long again waiting for a connection under way
+   * (see #connecting). Not on a Cluster: after a master dies, ioredis retries a command on a
+   * closed connection with slot refreshes for a second or more (issue 19), so the cache must arm
+   * its own timer there.
    */
   get settlesWithinMs(): number | undefined {
-    return this.cluster ? undefined : this.opts.operationTimeout
+    return this.cluster ? undefined : this.opts.operationTimeout * 1.5
   }
-  #forcedReadOnly: boolean
-  #role: Role = 'master'
-  #warnedReadOnly = false
+  #role: ServerRole
   #everReady = false
   #firstReady: Promise<boolean>
   #settling: Promise<unknown> | undefined
-  #roleTimer: NodeJS.Timeout | undefined
+  /** Shared by the commands that arrive while a reconnection is under way. */
+  #reconnecting: Promise<unknown> | undefined
   #scanCount: number
   #logger: Logger
   #lastError: CacheError | undefined
-  #roleCheckedAt = 0
 
   constructor(options: RedisStoreOptions = {}) {
     super()
@@ -77,14 +63,18 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     const roleCheckInterval = nonNegative(options.roleCheckInterval ?? 15_000, 'RedisStore.roleCheckInterval')
     this.#scanCount = positive(options.scanCount ?? 500, 'RedisStore.scanCount')
     this.#logger = options.logger ?? consoleLogger
-    this.#forcedReadOnly = options.readOnly === true
     this.client = options.client ?? buildClient(options, operationTimeout, connectTimeout)
     this.cluster = this.client instanceof Cluster
     // ioredis files an auto-pipelined command under the slot of its first string argument, which
     // for EVAL is the script: scripts for keys on different nodes, sent in one tick, went out as one
     // pipeline that the Cluster refuses. Scripts go out on their own.
     if (this.cluster) this.client.options.autoPipeliningIgnoredCommands?.push('eval', 'evalsha')
-    if (this.cluster) this.#role = 'cluster'
+    this.#role = new ServerRole(this.client, this.cluster, {
+      forcedReadOnly: options.readOnly === true,
+      logger: this.#logger,
+      checkInterval: roleCheckInterval,
+      events: this,
+    })
     this.opts = { dialect: 'redis', url: describeTarget(options), operationTimeout }
     this.client.on('error', (error: unknown) => {
       absorbLaterSocketErrors(this.client)
@@ -94,6 +84,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     const onReady = (): void => {
       this.#everReady = true
       this.#lastError = undefined
+      this.#role.connected()
       this.#settling = this.cluster ? this.#connectMasters() : this.checkRole()
     }
     this.client.on('ready', onReady)
@@ -104,10 +95,6 @@ export class RedisStore extends EventEmitter implements StoreExtras {
       if (ok) await this.#settling
       return ok
     })
-    if (roleCheckInterval > 0 && !this.cluster) {
-      this.#roleTimer = setInterval(() => void this.checkRole(), roleCheckInterval)
-      this.#roleTimer.unref()
-    }
   }
 
   /** Builds a store from REDIS_* variables; throws ConfigError naming a malformed one. */
@@ -121,11 +108,11 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   get readOnly(): boolean {
-    return this.#forcedReadOnly || this.#role === 'replica'
+    return this.#role.readOnly
   }
 
   get role(): Role {
-    return this.#role
+    return this.#role.role
   }
 
   /** The client's last error of its own (refused password, certificate, refused connection), classified; cleared once ready. */
@@ -133,20 +120,35 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     return this.#lastError
   }
 
+  /** On a Cluster, the master of the key's slot (host:port, as ioredis's slot map names it). */
+  nodeOf(key: string): string | undefined {
+    return this.cluster ? (this.client as Cluster).slots[clusterKeySlot(key)]?.[0] : undefined
+  }
+
+  /** PING one master; resolves at once when no slot maps to it any more, rejects when it is not connected. */
+  async pingNode(node: string): Promise<void> {
+    if (!this.cluster) return this.ping()
+    const client = this.client as Cluster
+    if (!client.slots.some((owners) => owners?.[0] === node)) return
+    const master = client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === node)
+    if (!master) throw new CacheError('E_STORE_CONNECTION', `cache store node ${node} is not connected`)
+    await master.ping()
+  }
+
   /** PING: needs no key, so it works for an ACL user restricted to the cache's keys. */
   async ping(): Promise<void> {
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     await this.client.ping()
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     return fromRedis(await this.client.getBuffer(key)) as T | undefined
   }
 
   async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
     if (keys.length === 0) return []
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     if (this.cluster && clusterKeySlot.generateMulti(keys) === -1) {
       return Promise.all(keys.map((key) => this.get<T>(key)))
     }
@@ -156,15 +158,15 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** Returns false, writing nothing, while read-only. TTL in ms. */
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    if (!(await this.#writable())) return this.#skipWrite()
+    if (!(await this.#writable())) return this.#role.skipWrite()
     try {
       const payload = toRedis(value)
       if (hasTtl(ttl)) await this.client.set(key, payload, 'PX', Math.ceil(ttl))
       else await this.client.set(key, payload)
       return true
     } catch (error) {
-      if (!this.#demoted(error)) throw error
-      return this.#skipWrite()
+      if (!this.#role.demoted(error)) throw error
+      return this.#role.skipWrite()
     }
   }
 
@@ -173,7 +175,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async has(key: string): Promise<boolean> {
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     return (await this.client.exists(key)) === 1
   }
 
@@ -186,7 +188,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     try {
       return (await this.client.unlink(key)) > 0
     } catch (error) {
-      if (!this.#demoted(error)) throw error
+      if (!this.#role.demoted(error)) throw error
       return false
     }
   }
@@ -200,14 +202,14 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     try {
       return (await this.client.unlink(...keys)) > 0
     } catch (error) {
-      if (!this.#demoted(error)) throw error
+      if (!this.#role.demoted(error)) throw error
       return false
     }
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
     if (this.readOnly) return undefined
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     const token = randomUUID()
     try {
       return (await this.client.set(key, token, 'PX', Math.ceil(ttlMs), 'NX')) === 'OK' ? token : false
@@ -219,7 +221,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async releaseLock(key: string, token: string): Promise<void> {
     if (this.readOnly) return
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     await this.client.eval(RELEASE_LOCK, 1, key, token)
   }
 
@@ -241,7 +243,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
    * move is found by the scan and one written after is taken back here.
    */
   async setIfGenerations(key: string, value: unknown, ttl: number | undefined, generations: string[], expected: string[]): Promise<boolean> {
-    if (!(await this.#writable())) return this.#skipWrite()
+    if (!(await this.#writable())) return this.#role.skipWrite()
     const slot = this.cluster ? clusterKeySlot(key) : -1
     const together = generations.flatMap((g, i) => (slot === -1 || clusterKeySlot(g) === slot ? [i] : []))
     const apart = generations.flatMap((g, i) => (together.includes(i) ? [] : [i]))
@@ -250,8 +252,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
       const args = [key, ...together.map((i) => generations[i]!), payload, hasTtl(ttl) ? Math.ceil(ttl) : 0, ...together.map((i) => expected[i]!)]
       if ((await this.client.eval(SET_IF_GENERATIONS, 1 + together.length, ...args)) !== 1) return false
     } catch (error) {
-      if (!this.#demoted(error)) throw error
-      return this.#skipWrite()
+      if (!this.#role.demoted(error)) throw error
+      return this.#role.skipWrite()
     }
     if (apart.length === 0) return true
     const now = await this.readGenerations(apart.map((i) => generations[i]!))
@@ -270,67 +272,23 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   async deletePrefix(prefix: string): Promise<number> {
     if (!(await this.#writable())) return 0
     try {
-      return await this.#unlinkPrefix(prefix)
+      return await unlinkPrefix(this.client, prefix, this.#scanCount)
     } catch (error) {
-      if (!this.#demoted(error)) throw error
+      if (!this.#role.demoted(error)) throw error
       return 0
     }
   }
 
-  async #unlinkPrefix(prefix: string): Promise<number> {
-    if (this.cluster) return this.#unlinkPrefixOnCluster(prefix)
-    let removed = 0
-    for await (const keys of scanBatches(this.client as Redis, prefix, this.#scanCount)) removed += await this.client.unlink(...keys)
-    return removed
-  }
-
-  /**
-   * Every master it can reach; then, unless every slot's master was done,
-   * throws a PartialDeleteError (with what it removed) for the caller to try
-   * again: a master that is down, or dropped from ioredis's pool until its
-   * replica is promoted, must not be passed over silently (issue 19).
-   */
-  async #unlinkPrefixOnCluster(prefix: string): Promise<number> {
-    let removed = 0
-    const done = new Set<string>()
-    let failure: unknown
-    for (const node of this.#masters()) {
-      try {
-        for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
-          // One UNLINK per key: a multi-key UNLINK across slots is refused.
-          const pipeline = node.pipeline()
-          for (const key of keys) pipeline.unlink(key)
-          for (const [error, count] of (await pipeline.exec()) ?? []) {
-            if (error) throw error
-            removed += Number(count)
-          }
-        }
-        done.add(`${node.options.host}:${node.options.port}`)
-      } catch (error) {
-        failure ??= error
-      }
-    }
-    const slots = (this.client as Cluster).slots
-    let missed = 0
-    for (let slot = 0; slot < 16384; slot++) if (!done.has(slots[slot]?.[0] ?? '')) missed++
-    if (missed > 0) throw new PartialDeleteError(removed, missed, failure)
-    return removed
-  }
-
   async countPrefix(prefix: string, signal?: AbortSignal): Promise<number> {
-    if (!this.#everReady) await this.#connecting()
-    let count = 0
-    for (const node of this.#masters()) {
-      for await (const keys of scanBatches(node, prefix, this.#scanCount, signal)) count += keys.length
-    }
-    return count
+    if (this.client.status !== 'ready') await this.#connecting()
+    return countPrefix(this.client, prefix, this.#scanCount, signal)
   }
 
   /** Yields [key, value] under `${namespace}:` (every key without one) by SCAN on every master; never KEYS. */
   async *iterator<T>(namespace?: string): AsyncGenerator<[string, T], void> {
-    if (!this.#everReady) await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connecting()
     const prefix = namespace === undefined ? '' : `${namespace}:`
-    for (const node of this.#masters()) {
+    for (const node of mastersOf(this.client)) {
       for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
         const values = await this.getMany<T>(keys)
         for (const [i, key] of keys.entries()) {
@@ -343,39 +301,13 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async info(): Promise<StoreInfo> {
-    if (!this.#everReady) await this.#connecting()
-    let keys = 0
-    let used = 0
-    let max = 0
-    let policy = 'unknown'
-    for (const node of this.#masters()) {
-      const [size, memory] = await Promise.all([node.dbsize(), node.info('memory')])
-      const fields = parseInfo(memory)
-      keys += size
-      used += Number(fields.get('used_memory') ?? 0)
-      max += Number(fields.get('maxmemory') ?? 0)
-      policy = fields.get('maxmemory_policy') ?? policy
-    }
-    return { backend: 'redis', role: this.#role, readOnly: this.readOnly, keys, memory: { used, max, policy } }
+    if (this.client.status !== 'ready') await this.#connecting()
+    return { backend: 'redis', role: this.#role.role, readOnly: this.readOnly, ...(await memoryOf(this.client)) }
   }
 
-  /**
-   * Asks the server for its replication role. Runs at connect, after a
-   * READONLY error and periodically, so a promoted replica starts writing
-   * again and a demoted primary stops. Errors are ignored: an unreachable
-   * server keeps its last known role.
-   */
-  async checkRole(): Promise<Role> {
-    if (this.cluster) return this.#role
-    this.#roleCheckedAt = Date.now()
-    try {
-      const fields = parseInfo(await (this.client as Redis).info('replication'))
-      const role = fields.get('role')
-      this.#setRole(role === 'slave' || role === 'replica' ? 'replica' : 'master')
-    } catch {
-      // keep the last known role
-    }
-    return this.#role
+  /** Asks the server for its replication role (see ServerRole.check). */
+  checkRole(): Promise<Role> {
+    return this.#role.check()
   }
 
   /** PUBLISH on this store's connection, SUBSCRIBE on a connection of its own (redis-pubsub.ts). */
@@ -384,59 +316,41 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async disconnect(): Promise<void> {
-    if (this.#roleTimer) clearInterval(this.#roleTimer)
+    this.#role.close()
     try {
       await this.client.quit()
     } catch {
-      this.client.disconnect()
+      // disconnect() below
     }
-  }
-
-  #setRole(role: Role): void {
-    if (role === this.#role) return
-    const wasReadOnly = this.readOnly
-    this.#role = role
-    if (!wasReadOnly && this.readOnly) this.#warnedReadOnly = false
-    if (wasReadOnly && !this.readOnly) {
-      this.#logger.info?.({ event: 'redis_writes_resumed', role }, 'Redis accepts writes again (now a primary)')
-    }
-    this.emit('role', role)
-  }
-
-  #skipWrite(): boolean {
-    // A promoted replica is noticed at the next write after a second, not at the next periodic check.
-    if (this.#role === 'replica' && Date.now() - this.#roleCheckedAt >= REPLICA_RECHECK_MS) void this.checkRole()
-    if (!this.#warnedReadOnly) {
-      this.#warnedReadOnly = true
-      this.#logger.warn({ event: 'redis_read_only', role: this.#role }, 'Redis set skipped (read-only)')
-    }
-    return false
+    // After QUIT ioredis closes the connection but not its connector: the Sentinel connections
+    // of the failover detector would stay subscribed and keep the process alive.
+    this.client.disconnect()
   }
 
   /** Whether a write may go out; before the first connection it waits (bounded) to learn the role. */
   async #writable(): Promise<boolean> {
-    if (this.#forcedReadOnly) return false
-    if (!this.#everReady) await this.#connecting()
+    if (this.#role.forcedReadOnly) return false
+    if (this.client.status !== 'ready') await this.#connecting()
     return !this.readOnly
   }
 
-  /** True for a READONLY reply: the server became a replica behind our back, so stop writing. */
-  #demoted(error: unknown): boolean {
-    if (!isReadOnlyError(error)) return false
-    this.#setRole('replica')
-    void this.checkRole()
-    return true
-  }
-
   /**
-   * Until the first connection, a command waits for it instead of failing at
-   * once, but no longer than one operation's budget: every operation settles
-   * within operationTimeout (see settlesWithinMs). Checked inline by callers, so a
-   * connected store pays no extra await.
+   * While a connection is under way (the first one, or a reconnection: after Sentinel's
+   * +switch-master it takes a few milliseconds), a command waits for it instead of failing at once,
+   * but no longer than half an operation's budget (see settlesWithinMs): a switch of primary
+   * must not open the cache's circuit and lose the cross-instance lock. Checked inline by
+   * callers, so a connected store pays no extra await.
    */
   #connecting(): Promise<unknown> {
+    const { status } = this.client
+    if (status === 'end' || status === 'close') return Promise.resolve()
+    const waitMs = this.opts.operationTimeout / 2
+    if (this.#everReady) {
+      this.#reconnecting ??= waitForReady(this.client, waitMs).finally(() => (this.#reconnecting = undefined))
+      return this.#reconnecting
+    }
     let timer: NodeJS.Timeout | undefined
-    const budget = new Promise((resolve) => (timer = setTimeout(resolve, this.opts.operationTimeout)))
+    const budget = new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))
     return Promise.race([this.#firstReady, budget]).finally(() => clearTimeout(timer))
   }
 
@@ -445,11 +359,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
    * it up front keeps that connect out of the first requests' operation timeout.
    */
   async #connectMasters(): Promise<void> {
-    await Promise.all(this.#masters().map((node) => node.ping().catch(() => undefined)))
-  }
-
-  #masters(): Redis[] {
-    return this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+    await Promise.all(mastersOf(this.client).map((node) => node.ping().catch(() => undefined)))
   }
 
   #emitError(error: unknown): void {

@@ -91,7 +91,10 @@ export class CacheEngine {
       routePrefixes: () => this.#prefixes.values(),
     })
     this.#health = new HealthReader(this.store, this.stats, `${this.options.namespace}:`, () => this.#closed, () => this.#local?.health() ?? null)
-    this.store.on('circuit', (state: CircuitState) => events.emit('circuit', state))
+    this.store.on('circuit', (state: CircuitState) => {
+      this.#local?.storeDown(state !== 'closed')
+      events.emit('circuit', state)
+    })
     this.store.on('store-error', (error: unknown) => {
       this.stats.storeErrors++
       if (events.listenerCount('store-error') > 0) events.emit('store-error', error)
@@ -136,6 +139,9 @@ export class CacheEngine {
     const epoch = local?.epoch ?? 0
     const withStale = plan.route.staleMs > 0
     const values = await this.store.getMany(withStale ? [plan.current, plan.previous] : [plan.current])
+    // The store failed and the circuit opened meanwhile: the copy held in memory serves (LocalTier.storeDown).
+    const held = values[0] === undefined ? local?.get(plan.current) : undefined
+    if (held) return { kind: 'hit', entry: held }
     const current = this.#decode(values[0])
     if (current && !isErrorStatus(current.status)) {
       local?.set(plan.current, current, this.#servedUntil(current, plan.route), epoch)

@@ -66,7 +66,8 @@ export function lockKeyOf(key: string): string {
 
 /** What a cross-process lock needs from the store (ResilientStore offers it). */
 export interface LockStore {
-  acquireLock(key: string, ttlMs: number): Promise<string | false | undefined>
+  /** `again`: ask the store even if a peer was lately found holding this lock (a waiter looking for its turn). */
+  acquireLock(key: string, ttlMs: number, again?: boolean): Promise<string | false | undefined>
   releaseLock(key: string, token: string): Promise<unknown>
 }
 
@@ -96,8 +97,8 @@ export class PeerLock<T> {
     this.#read = read
   }
 
-  async claim(): Promise<Claim<T>> {
-    const token = await this.#store.acquireLock(this.#key, this.#ttlMs)
+  async claim(again = false): Promise<Claim<T>> {
+    const token = await this.#store.acquireLock(this.#key, this.#ttlMs, again)
     if (token === false) return { kind: 'busy' }
     if (token === undefined) return { kind: 'compute' }
     this.#token = token
@@ -118,7 +119,7 @@ export class PeerLock<T> {
       await new Promise((resolve) => setTimeout(resolve, PEER_POLL_MS))
       const value = await this.#read()
       if (value !== undefined) return { kind: 'done', value }
-      const claim = await this.claim()
+      const claim = await this.claim(true)
       if (claim.kind !== 'busy') return claim
     }
     return { kind: 'compute' }

@@ -61,6 +61,14 @@ export class L1Tier {
     this.#usable = false
   }
 
+  /**
+   * Serves what it holds, though messages may be missed: while the store itself is unreachable,
+   * when no instance can invalidate through it either (the fallback serves the same way).
+   */
+  serveKept(): void {
+    this.#usable = true
+  }
+
   /** Serves again after a gap in which messages may have been missed: starts empty. */
   resume(): void {
     this.#lru.clear()

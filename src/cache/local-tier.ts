@@ -27,6 +27,7 @@ export class LocalTier {
   readonly #l1: L1Tier
   readonly #bus: InvalidationBus | undefined
   #epoch = 0
+  #storeDown = false
 
   /** `onRemote`: another instance invalidated; drop what the engine keeps besides L1 (fallback, flights). */
   constructor(
@@ -52,8 +53,24 @@ export class LocalTier {
         this.drop(invalidation)
         onRemote(invalidation)
       },
-      state: (state) => (state === 'subscribed' ? this.#l1.resume() : this.#l1.suspend()),
+      state: (state) => (state === 'subscribed' ? this.#l1.resume() : this.#whileUnheard()),
     })
+  }
+
+  /**
+   * The cache's circuit opened (true) or closed (false). While the store is unreachable the copies
+   * held here serve, even with the channel down: they are the answers served just before the
+   * outage, and no instance can invalidate through the store meanwhile (issue 19, item 5). The
+   * channel coming back empties the tier as ever.
+   */
+  storeDown(down: boolean): void {
+    this.#storeDown = down
+    if (this.#bus && this.#bus.state !== 'subscribed') this.#whileUnheard()
+  }
+
+  #whileUnheard(): void {
+    if (this.#storeDown) this.#l1.serveKept()
+    else this.#l1.suspend()
   }
 
   /** Moves on with every drop: take it before reading a copy, and hand it back to set(). */

@@ -4,6 +4,7 @@ import { keyvInside } from './keyv-instance.js'
 import type { LocalTierHealth } from './local-tier.js'
 import type { CircuitState, ResilientStore } from './resilient-store.js'
 import type { Outcome } from './engine-types.js'
+import { isPartial } from './store-calls.js'
 
 /** What a response got from the cache; also the X-Cache header value. */
 export type CacheResult = 'HIT' | 'MISS' | 'STALE' | 'BYPASS'
@@ -78,11 +79,13 @@ export interface CacheHealth {
   /** Why status is 'degraded' (code and message of the store's error), null when ok. */
   reason: string | null
   backend: string
-  /** True while the fallback serves (circuit not closed). */
+  /** True while the fallback serves (circuit not closed), for all keys or, on a Cluster, for a failed master's. */
   degraded: boolean
   /** Which store answers now: the primary, or the fallback while the circuit is not closed. */
   serving: 'primary' | 'fallback'
   circuit: CircuitState
+  /** Cluster masters whose own circuit is open: their keys are served from the fallback meanwhile. */
+  nodes_down: string[]
   readOnly: boolean
   /** Writes refused by the store (out of memory): answers are kept in local memory meanwhile. */
   writesRefused: boolean
@@ -91,7 +94,11 @@ export interface CacheHealth {
   /** When the primary last answered (ISO 8601), null before it ever did. */
   role_seen_at: string | null
   keys_count: number | null
-  /** True when counting ran out of its time budget: keys_count is then null (too many keys to count on each check). */
+  /**
+   * True when the count is not whole: out of its time budget (keys_count is then null: too many
+   * keys to count on each check), or part of the store could not be counted, such as a Cluster
+   * master that is down (keys_count is then what the others hold).
+   */
   keys_count_partial: boolean
   memory_usage: { used: number; max: number; policy: string } | null
   hits: number
@@ -153,8 +160,9 @@ export class HealthReader {
       reason: problem ? `${problem.code}: ${problem.message}` : null,
       backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
       degraded: store.degraded,
-      serving: store.degraded ? 'fallback' : 'primary',
+      serving: store.state !== 'closed' ? 'fallback' : 'primary',
       circuit: store.state,
+      nodes_down: store.openNodes,
       readOnly: primary.readOnly === true,
       writesRefused: refused !== undefined,
       role: store.degraded ? seen?.role : (info?.role ?? seen?.role),
@@ -191,9 +199,12 @@ async function readStoreFacts(store: ResilientStore, active: CacheStore | undefi
   const budget = AbortSignal.timeout(KEY_COUNT_BUDGET_MS)
   try {
     return { info, keys: (await countKeys(active, prefix, budget)) ?? info?.keys ?? null, partial: false }
-  } catch {
-    // Out of budget: unknown, and said so. Otherwise the store's own total is the best there is.
-    return budget.aborted ? { info, keys: null, partial: true } : { info, keys: info?.keys ?? null, partial: false }
+  } catch (error) {
+    // Out of budget: unknown, and said so. Part of the store: what the rest holds, said so too.
+    if (budget.aborted) return { info, keys: null, partial: true }
+    if (isPartial(error, 'counted')) return { info, keys: error.counted, partial: true }
+    // Otherwise the store's own total is the best there is.
+    return { info, keys: info?.keys ?? null, partial: false }
   }
 }
 

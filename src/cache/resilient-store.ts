@@ -1,22 +1,26 @@
 import { EventEmitter } from 'node:events'
 import type { KeyvStoreAdapter } from 'keyv'
 import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
-import { asStoreError, describeStoreError, storeErrorCode } from '../../adapters/store-errors.js'
+import { asStoreError, storeErrorCode } from '../../adapters/store-errors.js'
 import { CacheError } from './errors.js'
 import { RefusedWrites } from './refused-writes.js'
 import { readGenerations, setIfGenerations, type Generations } from './generations.js'
+import { SharedLocks } from './shared-locks.js'
+import { Circuit, NodeCircuits, type CircuitState } from './circuit.js'
+import { InvalidationLedger, type Invalidator } from './invalidation-ledger.js'
+import { orElse, readMany, withTimeout } from './store-calls.js'
 
-/** Invalidations remembered while the primary is down; past this, the oldest are dropped. */
-const MAX_MISSED_INVALIDATIONS = 1000
 /** An invalidation may walk a whole keyspace (SCAN, or an adapter's iterator): a budget of its own. */
 const INVALIDATE_BUDGET_MS = 30_000
 
-export type CircuitState = 'closed' | 'open' | 'half-open'
+export type { CircuitState }
 
-/** Generations as read from one store, while the circuit was in one state. */
+/** Generations as read from one store, while the circuit (and the key's node circuit) was in one state. */
 export interface GenerationSnapshot extends Generations {
   store: CacheStore
   epoch: number
+  /** On a Cluster: the circuit of the node the counters were read from, and its epoch then. */
+  node?: { circuit: Circuit; epoch: number }
 }
 
 export interface ResilientStoreOptions {
@@ -50,22 +54,18 @@ export class ResilientStore extends EventEmitter {
   readonly primary: CacheStore
   readonly fallback: CacheStore | undefined
   #options: ResilientStoreOptions
-  #state: CircuitState = 'closed'
-  #failures = 0
-  #probe: NodeJS.Timeout | undefined
+  #circuit: Circuit
+  /** On a Cluster: one circuit per master, for the operations on its keys (see #circuitOf). */
+  #nodes: NodeCircuits
   #lastError: CacheError | undefined
-  #missed = new Map<string, (store: CacheStore) => Promise<unknown>>()
-  #retry: NodeJS.Timeout | undefined
-  /** Moves on with every change of circuit state: a snapshot from another epoch may come from another store. */
-  #epoch = 0
+  #ledger: InvalidationLedger
+  #locks: SharedLocks
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
   /** Whether the primary answers reads but refuses writes (out of memory): answers are then kept locally. */
   #writes: RefusedWrites
   #lastOkAt = 0
   #lastRole: string | undefined
-  /** Code of the last probe failure logged, so a probe refused every second logs once per reason. */
-  #probeLogged: string | undefined
 
   constructor(primary: KeyvStoreAdapter, fallback: KeyvStoreAdapter | undefined, options: ResilientStoreOptions) {
     super()
@@ -75,16 +75,56 @@ export class ResilientStore extends EventEmitter {
     const within = (primary as CacheStore).settlesWithinMs
     this.#selfTimed = typeof within === 'number' && within <= options.operationTimeout
     this.#writes = new RefusedWrites(() => this.#writeProbe(), options.probeInterval, options.logger, (state) => this.emit('writes', state))
+    this.#nodes = new NodeCircuits((node) => this.#nodeCircuit(node))
+    this.#circuit = new Circuit({
+      ...options,
+      probe: () => this.#probeOnce(),
+      beforeClose: async () => {
+        if (!(await this.#ledger.replay())) throw this.#lastError
+        this.#lastOkAt = this.#now()
+      },
+      probeFailed: (error) => this.#probeFailed(error),
+      changed: (state) => this.emit('circuit', state),
+    })
+    this.#locks = new SharedLocks(
+      primary,
+      // After a failure, do not spend a second time budget on a lock: compute unlocked instead.
+      (key) => this.#circuit.state === 'closed' && this.#circuitOf(key).state === 'closed' && this.#circuitOf(key).failures === 0,
+      (name, command, key) => this.#withFallback(name, command, () => undefined, true, key),
+    )
+    this.#ledger = new InvalidationLedger({
+      apply: (operation) => this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS),
+      serving: () => this.#circuit.state === 'closed',
+      succeeded: () => this.#circuit.succeeded(),
+      failed: (error, how, key) => {
+        if (how === 'failed') return this.#recordFailure(error, 'invalidate', this.#circuitOf(key))
+        this.#lastError = asStoreError(error, 'invalidate')
+        if (how === 'partial') this.emit('store-error', this.#lastError)
+      },
+      retryMs: options.probeInterval,
+      logger: options.logger,
+    })
     // An adapter with no 'error' listener would crash the process on emit.
     primary.on?.('error', () => {})
+    // The adapter now talks to another server (a Sentinel failover): see InvalidationLedger.
+    primary.on?.('switch', () => {
+      this.#ledger.switched()
+      this.#circuit.probeNow()
+    })
   }
 
   get state(): CircuitState {
-    return this.#state
+    return this.#circuit.state
   }
 
+  /** True while the circuit, or a Cluster node's, is not closed. */
   get degraded(): boolean {
-    return this.#state !== 'closed'
+    return this.#circuit.state !== 'closed' || this.openNodes.length > 0
+  }
+
+  /** Cluster masters whose circuit is not closed: their keys are served from the fallback. */
+  get openNodes(): string[] {
+    return this.#nodes.open
   }
 
   get lastError(): CacheError | undefined {
@@ -103,11 +143,11 @@ export class ResilientStore extends EventEmitter {
 
   /** The store serving now: the primary, or the fallback while the circuit is not closed. */
   get active(): CacheStore | undefined {
-    return this.#state === 'closed' ? this.primary : this.fallback
+    return this.#circuit.state === 'closed' ? this.primary : this.fallback
   }
 
   getMany(keys: string[]): Promise<unknown[]> {
-    const values = this.#do('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined))
+    const values = this.#withFallback('getMany', (store) => readMany(store, keys), () => keys.map(() => undefined), false, keys[0])
     return this.#keepsLocal() ? values.then((found) => this.#fillFromFallback(keys, found)) : values
   }
 
@@ -117,12 +157,12 @@ export class ResilientStore extends EventEmitter {
 
   /**
    * A read-only primary (a replica) skips the write, and one out of memory
-   * refuses it (#do then writes to the fallback); either way the answer is
+   * refuses it (#withFallback then writes to the fallback); either way the answer is
    * kept in the fallback so this instance does not compute it again each request.
    */
   async set(key: string, value: unknown, ttl: number): Promise<boolean> {
     let accepted = false
-    const stored = await this.#do(
+    const stored = await this.#withFallback(
       'set',
       async (store) => {
         const ok = (await store.set(key, value, ttl)) !== false
@@ -130,6 +170,8 @@ export class ResilientStore extends EventEmitter {
         return ok
       },
       () => false,
+      false,
+      key,
     )
     if (accepted) this.#writes.accepted()
     return stored || this.#keepLocal(key, value, ttl)
@@ -137,27 +179,38 @@ export class ResilientStore extends EventEmitter {
 
   /** Reads generation counters from the store serving now; undefined when no store could answer. */
   async readGenerations(keys: string[]): Promise<GenerationSnapshot | undefined> {
-    const epoch = this.#epoch
+    const epoch = this.#circuit.epoch
+    // The route's counter shares the entry's hash tag: its node is the entry's.
+    const circuit = this.#circuitOf(keys[0])
+    const node = circuit === this.#circuit ? undefined : { circuit, epoch: circuit.epoch }
     let from: CacheStore | undefined
     const read = (store: CacheStore): Promise<string[] | undefined> => {
       from = store
       return readGenerations(store, keys)
     }
-    const values = await this.#do('generations', read, () => undefined)
-    return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch }
+    const values = await this.#withFallback('generations', read, () => undefined, false, keys[0])
+    return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch, ...(node && { node }) }
   }
 
   /**
-   * Writes an entry only to the store its snapshot was read from, and only
-   * while the circuit has not changed state since: counters of the fallback
-   * say nothing about the primary's. So a computation that began during an
-   * outage is not stored once Redis is back, where the invalidations made
-   * during the outage have been replayed; nor one that began before it.
+   * Writes an entry only to the store its snapshot was read from: counters of
+   * the fallback say nothing about the primary's. To the primary only while the
+   * circuit has not opened or closed since, so a computation that began during
+   * an outage is not stored once Redis is back, where the invalidations made
+   * during the outage have been replayed; nor one that began before it. To the
+   * fallback also when the circuit opened after the read (the primary failed
+   * the read, then the threshold was reached), as long as the fallback serves:
+   * otherwise each instance computed every key twice at each outage (issue 19, item 5).
    */
   async setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
-    if (read.epoch !== this.#epoch) return false
-    if (read.store !== this.primary) return settle(setIfGenerations(read.store, key, value, ttl, read), false)
-    const stored = await this.#do('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true)
+    if (read.store !== this.primary) {
+      const circuit = read.node?.circuit ?? this.#circuit
+      const epoch = read.node?.epoch ?? read.epoch
+      if (circuit.epoch !== epoch && circuit.state === 'closed') return false
+      return orElse(setIfGenerations(read.store, key, value, ttl, read), false)
+    }
+    if (read.epoch !== this.#circuit.epoch || (read.node && read.node.epoch !== read.node.circuit.epoch)) return false
+    const stored = await this.#withFallback('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true, key)
     if (stored) this.#writes.accepted()
     return stored || this.#keepLocal(key, value, ttl)
   }
@@ -165,131 +218,48 @@ export class ResilientStore extends EventEmitter {
   /** On a read-only primary, or one out of memory, the answer is kept in the fallback. */
   #keepLocal(key: string, value: unknown, ttl: number): Promise<boolean> | false {
     if (!this.#keepsLocal()) return false
-    return settle(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
+    return orElse(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
   }
 
   /** True while the primary serves reads but skips or refuses writes, and a fallback can keep local copies. */
   #keepsLocal(): boolean {
-    return this.#state === 'closed' && this.fallback !== undefined && (this.primary.readOnly === true || this.#writes.error !== undefined)
+    return this.#circuit.state === 'closed' && this.fallback !== undefined && (this.primary.readOnly === true || this.#writes.error !== undefined)
   }
 
   async #fillFromFallback(keys: string[], values: unknown[]): Promise<unknown[]> {
     if (values.every((value) => value !== undefined)) return values
-    const local = await settle(readMany(this.fallback!, keys), [] as unknown[])
+    const local = await orElse(readMany(this.fallback!, keys), [] as unknown[])
     return values.map((value, i) => value ?? local[i])
   }
 
-  /**
-   * A lock shared with other processes, from the primary only (a lock in the
-   * fallback would be local and prove nothing): a token, false when a peer
-   * holds it, undefined when no shared lock can be had (no support, read-only, down).
-   */
-  async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
-    const { primary } = this
-    // After a failure, do not spend a second time budget on a lock: compute unlocked instead.
-    if (this.#state !== 'closed' || this.#failures > 0 || !primary.acquireLock) return undefined
-    return this.#do('lock', () => primary.acquireLock!(key, ttlMs), () => undefined, true)
+  /** The lock shared with other processes (see SharedLocks): a token, false when a peer holds it, undefined when none can be had. */
+  acquireLock(key: string, ttlMs: number, again = false): Promise<string | false | undefined> {
+    return this.#locks.acquire(key, ttlMs, again)
   }
 
   releaseLock(key: string, token: string): Promise<unknown> {
-    const { primary } = this
-    if (!primary.releaseLock) return Promise.resolve()
-    return this.#do('unlock', () => primary.releaseLock!(key, token), () => undefined, true)
+    return this.#locks.release(key, token)
   }
 
   /** `operation` replaces the plain delete, for an invalidation that does more (moves a generation). */
   async delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
-    const fromFallback = this.fallback ? await settle(operation(this.fallback), false) : false
-    const fromPrimary = await this.#invalidate(`key:${key}`, operation, false)
+    this.#locks.forget(key)
+    const fromFallback = this.fallback ? await orElse(operation(this.fallback), false) : false
+    const fromPrimary = await this.#ledger.run(`key:${key}`, operation, false, key)
     return fromPrimary || fromFallback
   }
 
   /** Runs on the primary and the fallback both, so nothing invalidated survives in either. */
   async deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
-    const fromFallback = this.fallback ? await settle(enumerate(this.fallback), 0) : 0
-    const fromPrimary = await this.#invalidate(`prefix:${prefix}`, enumerate, 0)
+    this.#locks.forgetPrefix(prefix)
+    const fromFallback = this.fallback ? await orElse(enumerate(this.fallback), 0) : 0
+    const fromPrimary = await this.#ledger.run(`prefix:${prefix}`, enumerate, 0)
     return fromPrimary + fromFallback
-  }
-
-  /**
-   * An invalidation the primary cannot take now (circuit open, or it fails)
-   * is remembered and replayed before the primary serves again, so entries
-   * invalidated during an outage do not come back with Redis.
-   */
-  async #invalidate<T>(id: string, operation: (store: CacheStore) => Promise<T>, none: T): Promise<T> {
-    let result = none
-    if (this.#state === 'closed') {
-      try {
-        result = await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
-        this.#failures = 0
-        return result
-      } catch (error) {
-        if (isPartial(error)) result = this.#partial(id, error) as T
-        else this.#recordFailure(error, 'invalidate')
-        // A failure that leaves the circuit closed gets no probe: retry it here.
-        this.#scheduleRetry()
-      }
-    }
-    this.#missed.delete(id) // re-insert: the Map keeps the newest last, the oldest goes first
-    this.#missed.set(id, operation)
-    if (this.#missed.size > MAX_MISSED_INVALIDATIONS) this.#missed.delete(this.#missed.keys().next().value!)
-    return result
   }
 
   /** Invalidations not yet applied to the whole primary (missed during an outage, or partial): being retried. */
   get pendingInvalidations(): number {
-    return this.#missed.size
-  }
-
-  /**
-   * Part of the primary (a Cluster master) missed the invalidation while the
-   * rest is up, so the circuit stays closed: it is logged, reported, and
-   * retried every probeInterval until it reaches every master (issue 19).
-   */
-  #partial(id: string, error: PartialError): number {
-    this.#lastError = asStoreError(error, 'invalidate')
-    this.emit('store-error', this.#lastError)
-    this.#options.logger.warn(
-      { event: 'cache_invalidation_partial', target: id, removed: error.removed, code: this.#lastError.code, error: error.cause ?? error },
-      'Cache invalidation reached only part of the store: retrying until it reaches all of it',
-    )
-    return error.removed
-  }
-
-  #scheduleRetry(): void {
-    if (this.#retry) return
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined
-      // While the circuit is open the probe replays them; retry once it has closed.
-      if (this.#state !== 'closed') return this.#scheduleRetry()
-      void this.#replayMissed().then((ok) => {
-        if (!ok || this.#missed.size > 0) return this.#scheduleRetry()
-        this.#options.logger.info?.({ event: 'cache_invalidation_complete' }, 'Cache invalidations now reached the whole store')
-      })
-    }, this.#options.probeInterval)
-    this.#retry.unref()
-  }
-
-  /**
-   * Replays remembered invalidations on the primary; false when one fails
-   * (they stay remembered). One that still reaches only part of the primary
-   * stays remembered for the retry, without keeping the circuit open.
-   */
-  async #replayMissed(): Promise<boolean> {
-    for (const [id, operation] of this.#missed) {
-      try {
-        await this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS)
-      } catch (error) {
-        this.#lastError = asStoreError(error, 'invalidate')
-        if (isPartial(error)) {
-          this.#scheduleRetry()
-          continue
-        }
-        return false
-      }
-      this.#missed.delete(id)
-    }
-    return true
+    return this.#ledger.size
   }
 
   /** Our time budget around an operation, unless the primary bounds its own commands. */
@@ -301,52 +271,83 @@ export class ResilientStore extends EventEmitter {
   async info(): Promise<StoreInfo | undefined> {
     const store = this.active
     if (!store?.info) return undefined
-    const info = await settle(withTimeout(store.info(), this.#options.operationTimeout * 5, 'info'), undefined)
+    const info = await orElse(withTimeout(store.info(), this.#options.operationTimeout * 5, 'info'), undefined)
     if (info && store === this.primary) this.#lastRole = info.role
     return info
   }
 
   close(): void {
-    if (this.#probe) clearTimeout(this.#probe)
-    if (this.#retry) clearTimeout(this.#retry)
-    this.#probe = undefined
-    this.#retry = undefined
+    this.#circuit.close()
+    this.#nodes.close()
+    this.#ledger.close()
     this.#writes.close()
   }
 
   /**
    * Runs `operation` on the primary within the time budget while the circuit
-   * is closed; otherwise, or when it fails, on the fallback; `otherwise`
-   * answers when neither can. `primaryOnly` skips the fallback run (used where
-   * the caller already ran it).
+   * is closed (and, on a Cluster, the circuit of `key`'s master); otherwise, or
+   * when it fails, on the fallback; `otherwise` answers when neither can.
+   * `primaryOnly` skips the fallback run (used where the caller already ran it).
    */
-  async #do<T>(
+  async #withFallback<T>(
     name: string,
     operation: (store: CacheStore) => Promise<T>,
     otherwise: () => T,
     primaryOnly = false,
+    key?: string,
   ): Promise<T> {
-    if (this.#state === 'closed') {
+    const circuit = this.#circuitOf(key)
+    if (this.#circuit.state === 'closed' && circuit.state === 'closed') {
       try {
         const result = await this.#bounded(operation(this.primary), name)
-        this.#failures = 0
+        circuit.succeeded()
         this.#lastOkAt = this.#now()
         return result
       } catch (error) {
-        this.#recordFailure(error, name)
+        this.#recordFailure(error, name, circuit)
       }
     }
     if (primaryOnly || !this.fallback) return otherwise()
-    return settle(operation(this.fallback), otherwise())
+    return orElse(operation(this.fallback), otherwise())
   }
 
-  #recordFailure(error: unknown, operation: string): void {
+  #probeFailed(error: unknown): CacheError {
+    this.#lastError = this.#explain(asStoreError(error, 'probe'))
+    this.emit('store-error', this.#lastError)
+    return this.#lastError
+  }
+
+  #recordFailure(error: unknown, operation: string, circuit: Circuit): void {
     this.#lastError = this.#explain(asStoreError(error, operation))
     this.emit('store-error', this.#lastError)
     // A store out of memory still answers: refused writes go to the fallback, the circuit stays closed.
     if (this.#lastError.code === 'E_STORE_OOM') return this.#writes.refused(this.#lastError)
-    this.#failures++
-    if (this.#state === 'closed' && this.#failures >= this.#options.failureThreshold) this.#open()
+    circuit.failed(this.#lastError)
+  }
+
+  /**
+   * The circuit that stands for `key`: on a Cluster, the one of its slot's master, so that a
+   * master that fails sends only its own keys to the fallback, routes on the others keep Redis
+   * and the shared lock, and the probe asks the master that failed (issue 19, item 2). Otherwise,
+   * and for operations without a key, the store's one circuit.
+   */
+  #circuitOf(key: string | undefined): Circuit {
+    const node = key === undefined ? undefined : this.primary.nodeOf?.(key)
+    return node === undefined || this.primary.pingNode === undefined ? this.#circuit : this.#nodes.of(node)
+  }
+
+  #nodeCircuit(node: string): Circuit {
+    return new Circuit({
+      ...this.#options,
+      label: { node },
+      // Resolves at once once no slot maps to the node any more: its replica serves them now.
+      probe: () => this.primary.pingNode!(node),
+      beforeClose: async () => {
+        this.#lastOkAt = this.#now()
+      },
+      probeFailed: (error) => this.#probeFailed(error),
+      changed: (state) => this.emit('node-circuit', node, state),
+    })
   }
 
   /**
@@ -363,41 +364,8 @@ export class ResilientStore extends EventEmitter {
 
   /** A short-lived write inside the namespace: true once the primary takes writes again. */
   async #writeProbe(): Promise<boolean> {
-    if (this.#state !== 'closed') return false
+    if (this.#circuit.state !== 'closed') return false
     return (await this.#bounded(this.primary.set(this.#probeKey(), '1', 1000), 'probe')) !== false
-  }
-
-  #open(): void {
-    this.#setState('open')
-    this.#options.logger.warn(
-      { event: 'cache_store_down', ...describeStoreError(this.#lastError) },
-      'Cache store failing: serving from the fallback until it answers again',
-    )
-    this.#scheduleProbe()
-  }
-
-  #scheduleProbe(): void {
-    this.#probe = setTimeout(() => void this.#runProbe(), this.#options.probeInterval)
-    this.#probe.unref()
-  }
-
-  async #runProbe(): Promise<void> {
-    this.#setState('half-open')
-    try {
-      await withTimeout(this.#probeOnce(), this.#options.operationTimeout, 'probe')
-      if (!(await this.#replayMissed())) throw this.#lastError
-      this.#failures = 0
-      this.#probeLogged = undefined
-      this.#lastOkAt = this.#now()
-      this.#setState('closed')
-      this.#options.logger.info?.({ event: 'cache_store_up' }, 'Cache store answers again: back from the fallback')
-    } catch (error) {
-      this.#lastError = this.#explain(asStoreError(error, 'probe'))
-      this.emit('store-error', this.#lastError)
-      this.#logProbeFailure(this.#lastError)
-      this.#setState('open')
-      this.#scheduleProbe()
-    }
   }
 
   /**
@@ -416,60 +384,7 @@ export class ResilientStore extends EventEmitter {
     return `${this.#options.namespace ?? 'cache'}:!probe`
   }
 
-  /** Once per distinct reason: a probe refused every second must not flood the log. */
-  #logProbeFailure(error: CacheError): void {
-    const reason = `${error.code}:${(error.cause as { message?: string } | undefined)?.message ?? error.message}`
-    if (reason === this.#probeLogged) return
-    this.#probeLogged = reason
-    this.#options.logger.warn(
-      { event: 'cache_probe_failed', ...describeStoreError(error) },
-      'Cache store probe failed: still serving from the fallback',
-    )
-  }
-
   #now(): number {
     return (this.#options.clock ?? Date.now)()
-  }
-
-  #setState(state: CircuitState): void {
-    if (state === this.#state) return
-    this.#state = state
-    this.#epoch++
-    this.emit('circuit', state)
-  }
-}
-
-function readMany(store: CacheStore, keys: string[]): Promise<unknown[]> {
-  if (keys.length === 1) return store.get(keys[0]!).then((value) => [value])
-  if (typeof store.getMany === 'function') return store.getMany(keys)
-  return Promise.all(keys.map((key) => store.get(key)))
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new CacheError('E_STORE_TIMEOUT', `cache store ${operation} took longer than ${ms} ms`)),
-      ms,
-    )
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** What an adapter throws when a delete reached only part of the store (RedisStore's PartialDeleteError). */
-interface PartialError extends Error {
-  code: 'E_STORE_PARTIAL'
-  removed: number
-}
-
-function isPartial(error: unknown): error is PartialError {
-  return error instanceof Error && (error as Partial<PartialError>).code === 'E_STORE_PARTIAL' && typeof (error as Partial<PartialError>).removed === 'number'
-}
-
-async function settle<T>(promise: Promise<T>, otherwise: T): Promise<T> {
-  try {
-    return await promise
-  } catch {
-    return otherwise
   }
 }

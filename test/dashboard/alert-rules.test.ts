@@ -11,7 +11,7 @@ import type { RouteSnapshot, Snapshot } from '../../src/dashboard/snapshot.js'
 const T0 = 1_700_000_000_000
 
 const HEALTH: CacheHealth = {
-  status: 'ok', reason: null, backend: 'redis', degraded: false, serving: 'primary', circuit: 'closed', readOnly: false,
+  status: 'ok', reason: null, backend: 'redis', degraded: false, serving: 'primary', circuit: 'closed', nodes_down: [], readOnly: false,
   writesRefused: false, role: 'master', role_seen_at: null, l1: null, keys_count: 3, keys_count_partial: false, memory_usage: { used: 100, max: 1000, policy: 'allkeys-lru' },
   hits: 0, misses: 0, stale: 0, bypass: 0, hit_rate: 0, computations: 0, store_errors: 0,
 }

@@ -174,9 +174,10 @@ async function slotMap(node: { host: string; port: number }): Promise<string> {
 
 /**
  * Three masters, no replicas, slots split in thirds. Returned once every node reports
- * cluster_state:ok and all three agree on which node owns which slots.
+ * cluster_state:ok and all three agree on which node owns which slots. `fullCoverage: false`
+ * keeps the other masters answering once one is down (cluster-require-full-coverage no).
  */
-export async function startCluster(): Promise<RedisClusterHandle> {
+export async function startCluster({ fullCoverage = true } = {}): Promise<RedisClusterHandle> {
   const host = await topologyHost('startCluster()', 3, true)
   return building(async (onFailure) => {
     onFailure(() => host.dispose())
@@ -186,7 +187,10 @@ export async function startCluster(): Promise<RedisClusterHandle> {
         name: 'cluster',
         bus: true,
         // relative to --dir, which is the node's own directory
-        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'],
+        args: [
+          '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+          ...(fullCoverage ? [] : ['--cluster-require-full-coverage', 'no']),
+        ],
       })
       onFailure(() => server.stop())
       servers.push(server)
@@ -220,10 +224,10 @@ export async function startCluster(): Promise<RedisClusterHandle> {
   })
 }
 
-function sentinelConfig(primary: RedisServer): string {
+function sentinelConfig(primary: RedisServer, quorum: number): string {
   // Short timings so a failover test finishes in seconds: down after 1 s, failover timeout 3 s.
   return [
-    `sentinel monitor ${SENTINEL_NAME} ${primary.host} ${primary.port} 1`,
+    `sentinel monitor ${SENTINEL_NAME} ${primary.host} ${primary.port} ${quorum}`,
     `sentinel down-after-milliseconds ${SENTINEL_NAME} 1000`,
     `sentinel failover-timeout ${SENTINEL_NAME} 3000`,
     `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
@@ -232,29 +236,38 @@ function sentinelConfig(primary: RedisServer): string {
 }
 
 /**
- * Primary, replica and one Sentinel (quorum 1). Returned once the Sentinel reports the primary's
- * address and knows the replica, so a failover can start right away.
+ * Primary, replica and one Sentinel (quorum 1), or `sentinels` of them (quorum: a majority).
+ * Returned once every Sentinel reports the primary's address and knows the replica (and, with
+ * several, the other Sentinels), so a failover can start right away.
  */
-export async function startSentinel(): Promise<RedisSentinelHandle> {
-  const host = await topologyHost('startSentinel()', 3)
+export async function startSentinel({ sentinels: count = 1 } = {}): Promise<RedisSentinelHandle> {
+  const host = await topologyHost('startSentinel()', 2 + count)
   return building(async (onFailure) => {
     onFailure(() => host.dispose())
     const { primary, replica } = await launchPair(host, onFailure)
-    const sentinel = await ManagedServer.launch(host, { name: 'sentinel', sentinelConfig: sentinelConfig(primary) })
-    onFailure(() => sentinel.stop())
-    const ask = (...args: string[]) => redisCall(sentinel.host, sentinel.port, ['SENTINEL', ...args])
-    await waitUntil('the Sentinel to know the primary and its replica', async () => {
-      const address = (await ask('get-master-addr-by-name', SENTINEL_NAME)) as string[] | null
-      if (address?.[1] !== String(primary.port)) return false
-      return ((await ask('replicas', SENTINEL_NAME)) as unknown[]).length > 0
-    })
+    const quorum = Math.floor(count / 2) + 1
+    const sentinels: ManagedServer[] = []
+    for (let i = 0; i < count; i++) {
+      const sentinel = await ManagedServer.launch(host, { name: 'sentinel', sentinelConfig: sentinelConfig(primary, quorum) })
+      onFailure(() => sentinel.stop())
+      sentinels.push(sentinel)
+    }
+    for (const sentinel of sentinels) {
+      const ask = (...args: string[]) => redisCall(sentinel.host, sentinel.port, ['SENTINEL', ...args])
+      await waitUntil('the Sentinel to know the primary, its replica and its peers', async () => {
+        const address = (await ask('get-master-addr-by-name', SENTINEL_NAME)) as string[] | null
+        if (address?.[1] !== String(primary.port)) return false
+        if (((await ask('replicas', SENTINEL_NAME)) as unknown[]).length === 0) return false
+        return ((await ask('sentinels', SENTINEL_NAME)) as unknown[]).length === count - 1
+      })
+    }
     return {
-      sentinels: [{ host: sentinel.host, port: sentinel.port }],
+      sentinels: sentinels.map(({ host: at, port }) => ({ host: at, port })),
       name: SENTINEL_NAME,
       primary,
       replica,
       async stop() {
-        await sentinel.stop()
+        for (const sentinel of sentinels) await sentinel.stop()
         await replica.stop()
         await primary.stop()
         await host.dispose()
@@ -278,10 +291,10 @@ export function replicaPairFor(t: Test): Promise<ReplicaPair> {
   return stoppedAtTeardown(t, startReplicaPair())
 }
 
-export function clusterFor(t: Test): Promise<RedisClusterHandle> {
-  return stoppedAtTeardown(t, startCluster())
+export function clusterFor(t: Test, options: { fullCoverage?: boolean } = {}): Promise<RedisClusterHandle> {
+  return stoppedAtTeardown(t, startCluster(options))
 }
 
-export function sentinelFor(t: Test): Promise<RedisSentinelHandle> {
-  return stoppedAtTeardown(t, startSentinel())
+export function sentinelFor(t: Test, options: { sentinels?: number } = {}): Promise<RedisSentinelHandle> {
+  return stoppedAtTeardown(t, startSentinel(options))
 }
