@@ -302,3 +302,55 @@ t.test('info(): role, DBSIZE and INFO memory', { skip: !owned && 'TEST_REDIS_URL
   t.equal(info.memory.policy, 'allkeys-lru')
   t.ok(info.memory.used > 0, `used ${info.memory.used}`)
 })
+
+t.test('commands issued before the first connection wait for it instead of failing', async (t) => {
+  const client = raw(t, url)
+  const ns = `early${randomUUID().slice(0, 8)}`
+  const [k, gone, generation, lock] = [`${ns}:k`, `${ns}:gone`, `${ns}:gen`, `${ns}:lock`]
+  await client.set(k, 'v')
+  await client.set(gone, 'x')
+  // Every call below starts before the store has connected: with no offline queue each would fail
+  // at once ("Stream isn't writeable") if it did not wait for the first connection.
+  const s = store(t, { url })
+  const entries = (async () => {
+    const seen: [string, unknown][] = []
+    for await (const entry of s.iterator(ns)) seen.push(entry)
+    return seen
+  })()
+  const [pong, many, has, count, info, token, deleted] = await Promise.all([
+    s.ping(),
+    s.getMany([k, `${ns}:missing`]),
+    s.has(k),
+    s.countPrefix(`${ns}:`),
+    s.info(),
+    s.acquireLock(lock, 5_000),
+    s.deleteMany([gone]),
+    s.bumpGenerations([generation], 5_000),
+  ])
+  t.equal(pong, undefined, 'ping answered')
+  t.same(many, ['v', undefined])
+  t.equal(has, true)
+  t.equal(count, 2, 'k and gone, counted before the delete ran or after: both existed at the scan')
+  t.ok(info.keys >= 1, `info() read DBSIZE (${info.keys})`)
+  t.type(token, 'string', 'the lock was taken')
+  t.equal(await client.get(lock), token, 'under the token it returned')
+  t.equal(deleted, true)
+  t.equal(await client.exists(gone), 0)
+  t.equal(await client.get(generation), '1', 'the generation moved')
+  t.same(await entries, [[k, 'v']], 'the iterator waited too')
+})
+
+t.test('against a killed server, writes, deletes and locks reject: failing is the caller\'s decision', { skip: !owned && 'TEST_REDIS_URL' }, async (t) => {
+  const own = await redisFor(t)
+  const s = await connectedStore(t, { url: own.url, operationTimeout: 300 })
+  const k = key('down')
+  await s.set(k, 'v')
+  await own.kill()
+  await t.rejects(s.delete(k), 'delete')
+  await t.rejects(s.deleteMany([k, key('other')]), 'deleteMany')
+  await t.rejects(s.deletePrefix('redis-test:down:'), 'deletePrefix')
+  await t.rejects(s.setIfGenerations(k, 'w', 1_000, [key('gen')], ['']), 'setIfGenerations')
+  await t.rejects(s.acquireLock(key('lock'), 1_000), 'acquireLock')
+  t.equal(s.readOnly, false, 'none of these errors made it read-only')
+  t.equal(await s.checkRole(), 'master', 'checkRole keeps the last known role when the server is unreachable')
+})
