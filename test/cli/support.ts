@@ -13,6 +13,7 @@ import { createResponseCache, type ResponseCache } from '../../src/index.js'
 import { run } from '../../src/cli/program.js'
 import type { CliIo } from '../../src/cli/context.js'
 import { quietLogger, serveApp } from '../cache/harness.js'
+import { NO_COVERAGE } from '../support/no-coverage.js'
 
 export const ROUTES = ['gradient', 'monitor', 'calibrate'] as const
 
@@ -108,18 +109,16 @@ function result(code: number, out: Buffer, err: Buffer): Ran {
 
 /**
  * Runs the CLI's entry as `npm run cli` does (tsx, no build), with `env` added to this process's.
- * The child records no coverage: tsx compiles each file into other JavaScript than tap's loader
- * does, and tap merges coverage by file before mapping it back, so a tsx child's counts landed
- * on the wrong lines of src/ and adapters/ (issue 10: the spread between full runs).
+ * The child records no coverage (see test/support/no-coverage.ts).
  */
 export function cliProcess(argv: string[], env: Record<string, string> = {}, entry = 'src/cli/main.ts'): Promise<Ran> {
   const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry, ...argv] : [entry, ...argv]
   return processResult(spawn(process.execPath, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }))
 }
 
-/** This process's environment plus `extra`, for a tsx child that must record no coverage (see cliProcess). */
+/** This process's environment plus `extra`, for a tsx child that records no coverage (test/support/no-coverage.ts). */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', ...extra }
+  return { ...process.env, ...NO_COVERAGE, ...extra }
 }
 
 export function processResult(child: ReturnType<typeof spawn>): Promise<Ran> {

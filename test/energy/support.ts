@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { loadConfig } from '../../src/energy/config.js'
 import { createEnergyServer, createLogger, type EnergyServer, type EnergyServerOptions } from '../../src/energy/server.js'
+import { NO_COVERAGE } from '../support/no-coverage.js'
 import { waitUntil } from '../support/probe.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -245,9 +246,9 @@ export interface SpawnOptions {
   group?: boolean
   /**
    * Runs server.ts under this test process's own loaders with tap's variables kept, so that the
-   * child's coverage counts: tap merges coverage per file before mapping it back, and a tsx child
-   * compiles each file into other JavaScript than tap's loader does (issue 10). For tests about
-   * the process itself (signals, exit codes); `npm start`'s own runtime is tested without it.
+   * child's coverage counts; any other child (tsx) records none (test/support/no-coverage.ts).
+   * For tests about the process itself (signals, exit codes, its log); `npm start`'s own runtime
+   * is tested without it.
    * The coverage is written when the child exits by itself, not on the teardown's SIGKILL.
    */
   traced?: boolean
@@ -267,7 +268,7 @@ export function spawnServer(t: Test, env: Record<string, string>, options: Spawn
   const [command, ...args] = options.command ?? [process.execPath, ...(traced ? process.execArgv : ['--import', 'tsx']), 'src/energy/server.ts']
   const child = spawn(command as string, args, {
     cwd: ROOT,
-    env: traced ? { ...tapHooks(), ...cleanEnv(env) } : cleanEnv(env),
+    env: traced ? { ...tapHooks(), ...cleanEnv(env) } : { ...cleanEnv(env), ...NO_COVERAGE },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.group === true,
   })
