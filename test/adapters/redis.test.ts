@@ -354,3 +354,39 @@ t.test('against a killed server, writes, deletes and locks reject: failing is th
   t.equal(s.readOnly, false, 'none of these errors made it read-only')
   t.equal(await s.checkRole(), 'master', 'checkRole keeps the last known role when the server is unreachable')
 })
+
+t.test('option shapes a JavaScript caller can get wrong are refused naming the option', async (t) => {
+  t.throws(() => new RedisStore(null as unknown as RedisStoreOptions), { code: 'E_OPTION', message: /RedisStore options/ })
+  t.throws(() => new RedisStore({ host: '' }), { code: 'E_OPTION', message: /RedisStore\.host/ })
+  t.throws(() => new RedisStore({ host: 42 as unknown as string }), { code: 'E_OPTION', message: /RedisStore\.host/ })
+  t.throws(() => new RedisStore({ url: 6379 as unknown as string }), { code: 'E_OPTION', message: /RedisStore\.url.*6379/ })
+  t.throws(() => new RedisStore({ port: 0 }), { code: 'E_OPTION', message: /RedisStore\.port/ })
+  t.throws(() => new RedisStore({ db: 1.5 }), { code: 'E_OPTION', message: /RedisStore\.db/ })
+})
+
+t.test('opts.url names the target for every way of giving one, never with credentials', async (t) => {
+  const nobody = await freePort()
+  const target = (options: RedisStoreOptions): string => store(t, { connectTimeout: 200, ...options }).opts.url
+  t.equal(target({ port: nobody }), `redis://127.0.0.1:${nobody}`, 'host defaults to 127.0.0.1')
+  t.equal(target({ host: '127.0.0.1', port: nobody, tls: { rejectUnauthorized: true } }), `rediss://127.0.0.1:${nobody}`, 'TLS options on host/port: rediss://')
+  t.equal(target({ url: `redis://user:${SECRET}@127.0.0.1:${nobody}`, tls: true }), `rediss://127.0.0.1:${nobody}`, 'TLS on a redis:// URL, and no password')
+  t.equal(target({ sentinels: [{ host: '127.0.0.1', port: nobody }] }), 'redis-sentinel://mymaster', 'the Sentinel name defaults to mymaster')
+  const client = new Redis(url, { lazyConnect: true })
+  t.equal(target({ client }), `redis://${host}:${port}`, 'a client handed in is named by its own address')
+})
+
+t.test('REDIS_TLS_KEY without REDIS_TLS_CERT, and a file that is not PEM, stop start-up naming the variable', async (t) => {
+  const dir = t.testdir({ 'key.pem': '-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n', 'notes.txt': 'not a certificate' })
+  t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_KEY: `${dir}/key.pem` }), { code: 'E_CONFIG', message: /^REDIS_TLS_CERT must be set together with REDIS_TLS_KEY/ })
+  t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_CA: `${dir}/notes.txt` }), { code: 'E_CONFIG', message: /^REDIS_TLS_CA must be a PEM file/ })
+})
+
+t.test('getMany of no keys is empty without a round trip; the iterator without a namespace walks the db', { skip: !owned && 'TEST_REDIS_URL' }, async (t) => {
+  const own = await redisFor(t)
+  const s = await connectedStore(t, { url: own.url, db: 2 })
+  t.same(await s.getMany([]), [], 'MGET with no keys would be an error reply')
+  await raw(t, own.url, 2).mset('a', '1', 'b', '2')
+  const seen: Record<string, unknown> = {}
+  for await (const [k, v] of s.iterator()) seen[k] = v
+  t.same(seen, { a: '1', b: '2' })
+})
