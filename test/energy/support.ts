@@ -214,7 +214,7 @@ export async function serveInProcess(t: Test, env: Record<string, string> = {}, 
 }
 
 // ---------------------------------------------------------------------------------------------
-// The real process, as `npm start` runs it (tsx), without tap's loaders in its environment
+// The real process, as `npm start` runs it (tsx), recording no coverage (test/support/no-coverage.ts)
 
 /** The test process's environment minus tap's hooks and any REDIS_* a developer has set. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
