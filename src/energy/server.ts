@@ -12,7 +12,7 @@ import Koa, { type Context, type Next } from 'koa'
 import type { Router } from '@koa/router'
 import { pino, type DestinationStream, type Logger } from 'pino'
 import { MemoryStore } from '../../adapters/memory.js'
-import { RedisStore } from '../../adapters/redis.js'
+import { RedisStore, type RedisStoreOptions } from '../../adapters/redis.js'
 import { describeTarget } from '../../adapters/redis-config.js'
 import { describeStoreError } from '../../adapters/store-errors.js'
 import { createResponseCache, type ResponseCache } from '../index.js'
@@ -130,7 +130,7 @@ export function createEnergyServer(config: EnergyConfig, options: EnergyServerOp
 
 /** Redis with a memory fallback, or memory alone. Logs first, so the first line says which. */
 function cacheFor(config: EnergyConfig, logger: Logger, clock: () => number): { cache: ResponseCache; redis: RedisStore | undefined } {
-  const redis = config.redis ? redisStore(config, logger) : undefined
+  const redis = config.redis ? redisStore(config.redis, logger) : undefined
   if (!redis) logMemoryCache(config, logger)
   const cache = createResponseCache({
     store: redis ?? new MemoryStore(),
@@ -179,8 +179,7 @@ function koaApp(router: Router, metrics: EnergyMetrics, logger: Logger, draining
   return app
 }
 
-function redisStore(config: EnergyConfig, logger: Logger): RedisStore {
-  const options = config.redis ?? {}
+function redisStore(options: RedisStoreOptions, logger: Logger): RedisStore {
   logger.info(
     { event: 'cache_backend', backend: 'redis', target: describeTarget(options) },
     `cache: Redis at ${describeTarget(options)}, with an in-memory fallback while it is unreachable`,

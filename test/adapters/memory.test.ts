@@ -52,3 +52,25 @@ t.test('malformed options name the option', async (t) => {
   t.throws(() => new MemoryStore({ maxBytes: -1 }), { code: 'E_OPTION', message: /MemoryStore\.maxBytes/ })
   t.throws(() => new MemoryStore({ maxEntries: 1.5 }), { message: /MemoryStore\.maxEntries/ })
 })
+
+t.test('undefined or null deletes; clear() and the iterator without a namespace cover every key', async (t) => {
+  const store = new MemoryStore()
+  await store.set('ns:a', 'x')
+  await store.set('other:b', 'y')
+  t.equal(await store.set('ns:a', null), true, 'storing null is a delete that succeeds')
+  t.equal(await store.has('ns:a'), false)
+  await store.set('ns:a', 'x')
+  t.equal(await store.set('ns:a', undefined), true)
+  t.equal(await store.get('ns:a'), undefined, 'so is undefined')
+
+  await store.set('ns:c', 'z')
+  const all: Record<string, unknown> = {}
+  for await (const [key, value] of store.iterator()) all[key] = value
+  t.same(all, { 'other:b': 'y', 'ns:c': 'z' }, 'no namespace: every key')
+  store.namespace = 'ns'
+  await store.clear()
+  t.same([await store.get('ns:c'), await store.get('other:b')], [undefined, 'y'], 'a namespace: only its keys')
+  store.namespace = undefined
+  await store.clear()
+  t.equal(store.size, 0, 'no namespace: everything')
+})

@@ -302,3 +302,91 @@ t.test('info(): role, DBSIZE and INFO memory', { skip: !owned && 'TEST_REDIS_URL
   t.equal(info.memory.policy, 'allkeys-lru')
   t.ok(info.memory.used > 0, `used ${info.memory.used}`)
 })
+
+t.test('commands issued before the first connection wait for it instead of failing', async (t) => {
+  const client = raw(t, url)
+  const ns = `early${randomUUID().slice(0, 8)}`
+  const [k, gone, generation, lock] = [`${ns}:k`, `${ns}:gone`, `${ns}:gen`, `${ns}:lock`]
+  await client.set(k, 'v')
+  await client.set(gone, 'x')
+  // Every call below starts before the store has connected: with no offline queue each would fail
+  // at once ("Stream isn't writeable") if it did not wait for the first connection.
+  const s = store(t, { url })
+  const entries = (async () => {
+    const seen: [string, unknown][] = []
+    for await (const entry of s.iterator(ns)) seen.push(entry)
+    return seen
+  })()
+  const [pong, many, has, count, info, token, deleted] = await Promise.all([
+    s.ping(),
+    s.getMany([k, `${ns}:missing`]),
+    s.has(k),
+    s.countPrefix(`${ns}:`),
+    s.info(),
+    s.acquireLock(lock, 5_000),
+    s.deleteMany([gone]),
+    s.bumpGenerations([generation], 5_000),
+  ])
+  t.equal(pong, undefined, 'ping answered')
+  t.same(many, ['v', undefined])
+  t.equal(has, true)
+  t.equal(count, 2, 'k and gone, counted before the delete ran or after: both existed at the scan')
+  t.ok(info.keys >= 1, `info() read DBSIZE (${info.keys})`)
+  t.type(token, 'string', 'the lock was taken')
+  t.equal(await client.get(lock), token, 'under the token it returned')
+  t.equal(deleted, true)
+  t.equal(await client.exists(gone), 0)
+  t.equal(await client.get(generation), '1', 'the generation moved')
+  t.same(await entries, [[k, 'v']], 'the iterator waited too')
+})
+
+t.test('against a killed server, writes, deletes and locks reject: failing is the caller\'s decision', { skip: !owned && 'TEST_REDIS_URL' }, async (t) => {
+  const own = await redisFor(t)
+  const s = await connectedStore(t, { url: own.url, operationTimeout: 300 })
+  const k = key('down')
+  await s.set(k, 'v')
+  await own.kill()
+  await t.rejects(s.delete(k), 'delete')
+  await t.rejects(s.deleteMany([k, key('other')]), 'deleteMany')
+  await t.rejects(s.deletePrefix('redis-test:down:'), 'deletePrefix')
+  await t.rejects(s.setIfGenerations(k, 'w', 1_000, [key('gen')], ['']), 'setIfGenerations')
+  await t.rejects(s.acquireLock(key('lock'), 1_000), 'acquireLock')
+  t.equal(s.readOnly, false, 'none of these errors made it read-only')
+  t.equal(await s.checkRole(), 'master', 'checkRole keeps the last known role when the server is unreachable')
+})
+
+t.test('option shapes a JavaScript caller can get wrong are refused naming the option', async (t) => {
+  t.throws(() => new RedisStore(null as unknown as RedisStoreOptions), { code: 'E_OPTION', message: /RedisStore options/ })
+  t.throws(() => new RedisStore({ host: '' }), { code: 'E_OPTION', message: /RedisStore\.host/ })
+  t.throws(() => new RedisStore({ host: 42 as unknown as string }), { code: 'E_OPTION', message: /RedisStore\.host/ })
+  t.throws(() => new RedisStore({ url: 6379 as unknown as string }), { code: 'E_OPTION', message: /RedisStore\.url.*6379/ })
+  t.throws(() => new RedisStore({ port: 0 }), { code: 'E_OPTION', message: /RedisStore\.port/ })
+  t.throws(() => new RedisStore({ db: 1.5 }), { code: 'E_OPTION', message: /RedisStore\.db/ })
+})
+
+t.test('opts.url names the target for every way of giving one, never with credentials', async (t) => {
+  const nobody = await freePort()
+  const target = (options: RedisStoreOptions): string => store(t, { connectTimeout: 200, ...options }).opts.url
+  t.equal(target({ port: nobody }), `redis://127.0.0.1:${nobody}`, 'host defaults to 127.0.0.1')
+  t.equal(target({ host: '127.0.0.1', port: nobody, tls: { rejectUnauthorized: true } }), `rediss://127.0.0.1:${nobody}`, 'TLS options on host/port: rediss://')
+  t.equal(target({ url: `redis://user:${SECRET}@127.0.0.1:${nobody}`, tls: true }), `rediss://127.0.0.1:${nobody}`, 'TLS on a redis:// URL, and no password')
+  t.equal(target({ sentinels: [{ host: '127.0.0.1', port: nobody }] }), 'redis-sentinel://mymaster', 'the Sentinel name defaults to mymaster')
+  const client = new Redis(url, { lazyConnect: true })
+  t.equal(target({ client }), `redis://${host}:${port}`, 'a client handed in is named by its own address')
+})
+
+t.test('REDIS_TLS_KEY without REDIS_TLS_CERT, and a file that is not PEM, stop start-up naming the variable', async (t) => {
+  const dir = t.testdir({ 'key.pem': '-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n', 'notes.txt': 'not a certificate' })
+  t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_KEY: `${dir}/key.pem` }), { code: 'E_CONFIG', message: /^REDIS_TLS_CERT must be set together with REDIS_TLS_KEY/ })
+  t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_CA: `${dir}/notes.txt` }), { code: 'E_CONFIG', message: /^REDIS_TLS_CA must be a PEM file/ })
+})
+
+t.test('getMany of no keys is empty without a round trip; the iterator without a namespace walks the db', { skip: !owned && 'TEST_REDIS_URL' }, async (t) => {
+  const own = await redisFor(t)
+  const s = await connectedStore(t, { url: own.url, db: 2 })
+  t.same(await s.getMany([]), [], 'MGET with no keys would be an error reply')
+  await raw(t, own.url, 2).mset('a', '1', 'b', '2')
+  const seen: Record<string, unknown> = {}
+  for await (const [k, v] of s.iterator()) seen[k] = v
+  t.same(seen, { a: '1', b: '2' })
+})

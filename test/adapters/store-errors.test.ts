@@ -50,3 +50,29 @@ t.test('the original stays as cause, and a log summary carries message and codes
     cause: { name: 'Error', code: 'SELF_SIGNED_CERT_IN_CHAIN', message: 'self-signed certificate in certificate chain' },
   }, 'the root cause, not the wrapper')
 })
+
+t.test('a server that is not ready, and the codes a cause carries', async (t) => {
+  for (const reply of ['LOADING Redis is loading the dataset in memory', 'MASTERDOWN Link with MASTER is down', 'CLUSTERDOWN The cluster is down', 'TRYAGAIN Multiple keys request during rehashing of slot']) {
+    t.equal(storeErrorCode(new ReplyError(reply)), 'E_STORE_UNAVAILABLE', reply.split(' ', 1)[0] ?? reply)
+  }
+  t.equal(storeErrorCode(withCode('wrong version number', 'ERR_SSL_WRONG_VERSION_NUMBER')), 'E_STORE_TLS', 'a plain port spoken to in TLS')
+  t.equal(storeErrorCode(withCode('socket hang up', 'ECONNRESET')), 'E_STORE_CONNECTION')
+  const wrapper = new Error('Reached the max retries per request limit', { cause: withCode('connect ECONNREFUSED', 'ECONNREFUSED') })
+  t.equal(storeErrorCode(wrapper), 'E_STORE_CONNECTION', 'an error without a code of its own is classified by its cause')
+  const loop: Error & { cause?: unknown } = new Error('refers to itself')
+  loop.cause = loop
+  t.equal(storeErrorCode(loop), undefined, 'a cause that is the error itself ends the search')
+  t.equal(storeErrorCode(Object.assign(new Error('odd'), { code: 42 })), undefined, 'a code that is not a string says nothing')
+})
+
+t.test('what is thrown need not be an Error', async (t) => {
+  t.equal(storeErrorCode('a string'), undefined)
+  t.equal(storeErrorCode(null), undefined)
+  t.equal(storeErrorCode(undefined), undefined)
+  const fromString = asStoreError('socket closed', 'set')
+  t.match(fromString, { code: 'E_STORE', message: 'cache store set failed: socket closed', cause: 'socket closed' })
+  t.same(describeStoreError('socket closed'), { code: 'E_STORE', message: 'cache store operation failed: socket closed' }, 'no cause: it is not an Error')
+  const own = new CacheError('E_STORE_OOM', 'already classified')
+  t.equal(asStoreError(own, 'get'), own, 'a CacheError is kept as it is')
+  t.same(describeStoreError(new Error('plain')), { code: 'E_STORE', message: 'cache store operation failed: plain', cause: { name: 'Error', message: 'plain' } }, 'no code field when the cause has none')
+})

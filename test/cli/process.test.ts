@@ -12,7 +12,7 @@ import { keyPrefix } from '../../src/index.js'
 import { findOnPath } from '../support/detect.js'
 import { freePort } from '../support/probe.js'
 import { redisFor } from '../support/redis.js'
-import { cliProcess, fill, processResult, startApp } from './support.js'
+import { childEnv, cliProcess, fill, processResult, startApp } from './support.js'
 
 const root = join(import.meta.dirname, '..', '..')
 
@@ -39,7 +39,7 @@ t.test('clear on a pseudo-terminal asks, and only yes clears', { skip: script ? 
   const onTerminal = (answer: string) => {
     // script gives the command a pseudo-terminal as stdin and stdout; our pipe types the answer.
     const command = `${process.execPath} --import tsx src/cli/main.ts -n ${ns} clear`
-    const child = spawn(script!, ['-qec', command, '/dev/null'], { cwd: root, env: { ...process.env, REDIS_URL: server.url }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(script!, ['-qec', command, '/dev/null'], { cwd: root, env: childEnv({ REDIS_URL: server.url }), stdio: ['pipe', 'pipe', 'pipe'] })
     child.stdin.end(`${answer}\n`)
     return processResult(child)
   }

@@ -13,6 +13,7 @@ import { createResponseCache, type ResponseCache } from '../../src/index.js'
 import { run } from '../../src/cli/program.js'
 import type { CliIo } from '../../src/cli/context.js'
 import { quietLogger, serveApp } from '../cache/harness.js'
+import { NO_COVERAGE } from '../support/no-coverage.js'
 
 export const ROUTES = ['gradient', 'monitor', 'calibrate'] as const
 
@@ -106,10 +107,18 @@ function result(code: number, out: Buffer, err: Buffer): Ran {
   }
 }
 
-/** Runs the CLI's entry as `npm run cli` does (tsx, no build), with `env` added to this process's. */
+/**
+ * Runs the CLI's entry as `npm run cli` does (tsx, no build), with `env` added to this process's.
+ * The child records no coverage (see test/support/no-coverage.ts).
+ */
 export function cliProcess(argv: string[], env: Record<string, string> = {}, entry = 'src/cli/main.ts'): Promise<Ran> {
   const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry, ...argv] : [entry, ...argv]
-  return processResult(spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }))
+  return processResult(spawn(process.execPath, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }))
+}
+
+/** This process's environment plus `extra`, for a tsx child that records no coverage (test/support/no-coverage.ts). */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...NO_COVERAGE, ...extra }
 }
 
 export function processResult(child: ReturnType<typeof spawn>): Promise<Ran> {

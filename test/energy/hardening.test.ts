@@ -4,24 +4,10 @@
  * (issue 17, finding 6), and SIGTERM with keep-alive clients (issue 19).
  */
 import { connect, type Socket } from 'node:net'
-import { Writable } from 'node:stream'
 import t from 'tap'
-import { createLogger } from '../../src/energy/server.js'
-import { manualClock, request, serveInProcess, waitFor } from './support.js'
+import { captureLogs as capture, manualClock, request, serveInProcess, waitFor } from './support.js'
 
 const TOKEN = 'admin-token-0123456789'
-
-/** A pino logger whose lines the test reads back. */
-function capture(level: 'debug' | 'info' = 'info'): { logger: ReturnType<typeof createLogger>; lines: () => Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = []
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
-      done()
-    },
-  })
-  return { logger: createLogger(level, sink), lines: () => lines }
-}
 
 /** A raw connection: what it received, and whether the server closed it. */
 function rawSocket(port: number): { socket: Socket; received: () => string; closed: Promise<void> } {

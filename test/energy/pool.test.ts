@@ -92,3 +92,18 @@ t.test('a computation still waiting for a worker at its deadline is marked queue
   t.equal((error as ComputeTimeoutError).queued, true)
   t.match((error as Error).message, /waiting for a worker/)
 })
+
+t.test('bad pool options are refused at construction, naming the option, before any worker starts', async (t) => {
+  const good = { agents: 8, seed: 1, threads: 1, timeoutMs: 1_000 }
+  const cases: Array<[string, Record<string, number>]> = [
+    ['maxQueue', { maxQueue: -1 }],
+    ['maxQueue', { maxQueue: 1.5 }],
+    ['agents', { agents: 0 }],
+    ['seed', { seed: Number.NaN }],
+    ['threads', { threads: 0 }],
+    ['timeoutMs', { timeoutMs: 0 }],
+  ]
+  for (const [option, bad] of cases) {
+    t.throws(() => createEnergyPool({ ...good, ...bad }), new RegExp(`^${option} must be `), `${JSON.stringify(bad)} names ${option}`)
+  }
+})

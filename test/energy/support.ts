@@ -3,10 +3,12 @@
  * and the real server process started the way `npm start` starts it.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { loadConfig } from '../../src/energy/config.js'
-import { createEnergyServer, type EnergyServer, type EnergyServerOptions } from '../../src/energy/server.js'
+import { createEnergyServer, createLogger, type EnergyServer, type EnergyServerOptions } from '../../src/energy/server.js'
+import { NO_COVERAGE } from '../support/no-coverage.js'
 import { waitUntil } from '../support/probe.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -185,6 +187,18 @@ export function manualClock(): { now: () => number; advance(ms: number): void } 
   return { now: () => now, advance: (ms) => void (now += ms) }
 }
 
+/** A pino logger as the service builds it (redaction included), whose lines the test reads back. */
+export function captureLogs(level: 'debug' | 'info' = 'info'): { logger: ReturnType<typeof createLogger>; lines: () => Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
+      done()
+    },
+  })
+  return { logger: createLogger(level, sink), lines: () => lines }
+}
+
 export interface Running {
   energy: EnergyServer
   base: string
@@ -200,7 +214,7 @@ export async function serveInProcess(t: Test, env: Record<string, string> = {}, 
 }
 
 // ---------------------------------------------------------------------------------------------
-// The real process, as `npm start` runs it (tsx), without tap's loaders in its environment
+// The real process, as `npm start` runs it (tsx), recording no coverage (test/support/no-coverage.ts)
 
 /** The test process's environment minus tap's hooks and any REDIS_* a developer has set. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -230,14 +244,31 @@ export interface SpawnOptions {
   command?: string[]
   /** Own process group, so a wrapper (npm) and its children can all be killed at teardown. */
   group?: boolean
+  /**
+   * Runs server.ts under this test process's own loaders with tap's variables kept, so that the
+   * child's coverage counts; any other child (tsx) records none (test/support/no-coverage.ts).
+   * For tests about the process itself (signals, exit codes, its log); `npm start`'s own runtime
+   * is tested without it.
+   * The coverage is written when the child exits by itself, not on the teardown's SIGKILL.
+   */
+  traced?: boolean
+}
+
+/** How long a traced child may take to listen: tap's TypeScript loader compiles every file on start, slower than tsx. */
+export const TRACED_START_MS = 90_000
+
+/** The variables that carry tap's coverage hooks into a child (NODE_OPTIONS and tap's processinfo). */
+function tapHooks(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => key === 'NODE_OPTIONS' || key.startsWith('_TAPJS_PROCESSINFO_')))
 }
 
 /** Spawns the server; kills it (SIGKILL) at teardown if the test has not stopped it. */
 export function spawnServer(t: Test, env: Record<string, string>, options: SpawnOptions = {}): ServerProcess {
-  const [command, ...args] = options.command ?? [process.execPath, '--import', 'tsx', 'src/energy/server.ts']
+  const traced = options.traced === true
+  const [command, ...args] = options.command ?? [process.execPath, ...(traced ? process.execArgv : ['--import', 'tsx']), 'src/energy/server.ts']
   const child = spawn(command as string, args, {
     cwd: ROOT,
-    env: cleanEnv(env),
+    env: traced ? { ...tapHooks(), ...cleanEnv(env) } : { ...cleanEnv(env), ...NO_COVERAGE },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.group === true,
   })

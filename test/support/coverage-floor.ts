@@ -8,12 +8,16 @@ import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 /**
- * Percent floors, under what full runs of the suite measured when they were set (2026-11-27:
- * lines 89.98-91.44%, branches 83.14-86.76% across three clean runs: the totals tap reports move
- * between runs, so the floor keeps about three points of room): raise them as coverage rises,
- * never lower them quietly.
+ * Percent floors, under what full runs of the suite measured when they were set (2026-11-27,
+ * TEST_REDIS_BACKEND=binary, Node 20): lines 98.71-98.78%, branches 91.17-92.14% over three runs
+ * (the lowest with two test files failing and fewer tests; the two green runs differed only by the
+ * tests added between them). Floor = the last run less that spread (0.07 / 0.97 points), rounded
+ * down a little more for what was not measured (the Docker backend, Keyv 6 on Node 22). Before,
+ * the totals moved by one to three points between runs because tsx children's coverage was merged
+ * into the wrong lines (test/support/no-coverage.ts): raise the floors as coverage rises, never
+ * lower them quietly.
  */
-export const FLOOR = { lines: 87, branches: 80 } as const
+export const FLOOR = { lines: 98.5, branches: 91 } as const
 
 interface Counts {
   total: number
