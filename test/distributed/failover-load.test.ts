@@ -15,7 +15,10 @@
  *   each instance computes on its own, once (its own single flight, its fallback): at most one per
  *   instance, plus one on Redis (before the kill, or once circuits close: what an instance
  *   computed into its fallback is not in Redis), for the buckets from the kill to the last
- *   circuit closing.
+ *   circuit closing;
+ * - outside those buckets: a store command that failed (over its budget on a loaded machine)
+ *   lets that instance compute without the shared lock, as the failure policy says: one more for
+ *   each computation an instance made within a second of a store error of its own (printed).
  */
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
@@ -102,11 +105,13 @@ function load(bases: string[]) {
   }
 }
 
-async function collect(bases: string[]): Promise<{ computations: Map<string, number>; stats: any[] }> {
+async function collect(bases: string[]): Promise<{ computations: Map<string, number>; alone: Map<string, number>; stats: any[] }> {
   const stats = await Promise.all(bases.map(async (base) => (await fetch(`${base}/stats`)).json() as Promise<any>))
   const computations = new Map<string, number>()
+  const alone = new Map<string, number>()
   for (const s of stats) for (const c of s.computations as string[]) computations.set(c, (computations.get(c) ?? 0) + 1)
-  return { computations, stats }
+  for (const s of stats) for (const c of s.alone as string[]) alone.set(c, (alone.get(c) ?? 0) + 1)
+  return { computations, alone, stats }
 }
 
 async function trial(t: Test, how: 'failover' | 'kill'): Promise<void> {
@@ -149,7 +154,7 @@ async function trial(t: Test, how: 'failover' | 'kill'): Promise<void> {
     return now.every((s) => s.health.l1?.channel === 'subscribed')
   }, { timeoutMs: 20_000 }).then(() => true, () => false)
   const resubscribedMs = Date.now() - started
-  const { computations, stats } = await collect(bases)
+  const { computations, alone, stats } = await collect(bases)
 
   const counts = [...computations.values()]
   const over = [...computations].filter(([, n]) => n > 1)
@@ -157,6 +162,7 @@ async function trial(t: Test, how: 'failover' | 'kill'): Promise<void> {
   t.comment(`${how}: ${requests} requests, ${failed} failed${failures.length ? ` (${failures.join('; ')})` : ''}`)
   t.comment(`${how}: replica promoted after ${promotedMs} ms; first entry on the new primary after ${writesMs} ms (old primary then: ${oldRole}); all ${INSTANCES} subscriptions on it after ${subscribedMs} ms`)
   t.comment(`${how}: ${counts.reduce((a, b) => a + b, 0)} computations for ${computations.size} key-buckets; more than one: ${over.length ? over.map(([k, n]) => `${k}=${n}`).join(', ') : 'none'} (switch in bucket ${switchBucket}, promotion in ${promotedBucket}, first write on the new primary in ${firstWriteBucket})`)
+  t.comment(`${how}: computations within a second of the instance's own store error: ${alone.size ? [...alone].map(([k, n]) => `${k}=${n}`).join(', ') : 'none'}`)
   t.comment(`${how}: circuit changes per instance: ${stats.map((s) => s.circuit.map((c: any) => c.state).join('>') || 'none').join(' | ')}`)
   t.comment(`${how}: invalidation channel per instance: ${channels} (${resubscribedMs} ms after the ${how})`)
 
@@ -173,7 +179,8 @@ async function trial(t: Test, how: 'failover' | 'kill'): Promise<void> {
   for (const [keyBucket, n] of computations) {
     const bucket = Number(keyBucket.slice(keyBucket.indexOf('@') + 1))
     const around = bucket >= switchBucket && bucket <= settledBucket
-    const allowed = !around ? 1 : how === 'failover' ? 2 : INSTANCES + 1
+    // Outside the switch's buckets, each computation made next to the instance's own store error may be one more.
+    const allowed = !around ? 1 + (alone.get(keyBucket) ?? 0) : how === 'failover' ? 2 : INSTANCES + 1
     t.ok(n <= allowed, `${keyBucket}: ${n} computation(s), at most ${allowed}`)
   }
 }
