@@ -41,6 +41,11 @@ export interface StoreExtras {
    * Redis). Within the cache's budget, the cache arms no timer of its own.
    */
   readonly settlesWithinMs?: number
+  /**
+   * getMany() answered at once, without a promise, by a store that holds its values in this
+   * process: the cache then answers a hit without awaiting anything. It may throw.
+   */
+  readNow?(keys: string[]): unknown[]
   /** True while writes are skipped (read-only replica, forced or detected). */
   readonly readOnly?: boolean
   /**

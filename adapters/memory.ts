@@ -76,7 +76,11 @@ export class MemoryStore extends EventEmitter implements StoreExtras {
   }
 
   async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
-    return keys.map((key) => this.#lru.get(key) as T | undefined)
+    return this.readNow(keys) as Array<T | undefined>
+  }
+
+  readNow(keys: string[]): unknown[] {
+    return keys.map((key) => this.#lru.get(key))
   }
 
   /** Returns false when the value alone is larger than the byte budget (nothing is stored). */

@@ -131,14 +131,25 @@ export class CacheEngine {
     }
   }
 
-  /** Reads the current bucket, and the previous one when stale answers are on, in one round trip. */
-  async lookup(plan: Plan): Promise<Lookup> {
+  /**
+   * Reads the current bucket, and the previous one when stale answers are on, in one round trip.
+   * A plain Lookup when nothing had to be awaited (L1, an in-process store): see getManyNow().
+   */
+  lookup(plan: Plan): Lookup | Promise<Lookup> {
     const local = this.#local
     const kept = local?.get(plan.current)
     if (kept) return { kind: 'hit', entry: kept } // no store round trip
     const epoch = local?.epoch ?? 0
+    const keys = plan.route.staleMs > 0 ? [plan.current, plan.previous] : [plan.current]
+    const read = this.store.getManyNow(keys)
+    if (read !== undefined) return this.#found(plan, read, epoch)
+    return this.store.getMany(keys).then((values) => this.#found(plan, values, epoch))
+  }
+
+  /** What the values read for `plan` answer; `epoch` is L1's when the read began. */
+  #found(plan: Plan, values: unknown[], epoch: number): Lookup {
+    const local = this.#local
     const withStale = plan.route.staleMs > 0
-    const values = await this.store.getMany(withStale ? [plan.current, plan.previous] : [plan.current])
     // The store failed and the circuit opened meanwhile: the copy held in memory serves (LocalTier.storeDown).
     const held = values[0] === undefined ? local?.get(plan.current) : undefined
     if (held) return { kind: 'hit', entry: held }

@@ -40,7 +40,8 @@ export function cacheMiddleware(cache: CacheEngine, route: ResolvedRoute): Middl
     }
     const codings = compressed.has(name) ? acceptedCodings(ctx) : undefined
     const plan = cache.plan(route, target, request.querystring, headers, codings)
-    const found = await cache.lookup(plan)
+    const looked = cache.lookup(plan)
+    const found = looked instanceof Promise ? await looked : looked // a hit from memory awaits nothing
     if (found.kind === 'hit') {
       answer(ctx, cache, found.entry, 'HIT', plan)
       if (cache.shouldWarm(plan)) afterResponse(ctx, () => cache.fill(plan, plan.next, 'warm', () => detached(ctx, next, plan, 1, () => cache.now())))

@@ -151,6 +151,28 @@ export class ResilientStore extends EventEmitter {
     return this.#keepsLocal() ? values.then((found) => this.#fillFromFallback(keys, found)) : values
   }
 
+  /**
+   * getMany() done at once, for a primary that reads in process (readNow): a hit then awaits
+   * nothing, which measured about 3% of a MemoryStore hit's CPU (benchmarks/hit-ab.ts). Undefined
+   * whenever getMany() has more to do (circuit not closed, local copies, no readNow) and when the
+   * read throws: getMany() then reads again, and records the failure if there is still one.
+   */
+  getManyNow(keys: string[]): unknown[] | undefined {
+    const primary = this.primary
+    if (primary.readNow === undefined || this.#circuit.state !== 'closed' || this.#keepsLocal()) return undefined
+    const circuit = this.#circuitOf(keys[0])
+    if (circuit.state !== 'closed') return undefined
+    let values: unknown[]
+    try {
+      values = primary.readNow(keys)
+    } catch {
+      return undefined
+    }
+    circuit.succeeded()
+    this.#lastOkAt = this.#now()
+    return values
+  }
+
   async get(key: string): Promise<unknown> {
     return (await this.getMany([key]))[0]
   }

@@ -236,3 +236,31 @@ t.test('no operation throws to its caller, whatever the primary does', async (t)
     chaos.heal()
   }
 })
+
+t.test('an in-process primary is read at once (readNow); a read that throws goes to getMany, which records it and falls back', async (t) => {
+  const primary = new MemoryStore()
+  await primary.set('k', 'v')
+  const read = primary.readNow.bind(primary)
+  let throwing = false
+  primary.readNow = (keys) => {
+    if (throwing) throw new Error('lost its memory')
+    return read(keys)
+  }
+  const fallback = new MemoryStore()
+  await fallback.set('k', 'from the fallback')
+  const store = new ResilientStore(primary, fallback, { operationTimeout: 50, failureThreshold: 1, probeInterval: 60_000, logger: { warn: () => {} } })
+  t.teardown(() => store.close())
+  const errors: CacheError[] = []
+  store.on('store-error', (error: CacheError) => errors.push(error))
+
+  t.same(store.getManyNow(['k', 'j']), ['v', undefined], 'answered without a promise')
+  t.ok(store.lastSeen, 'a read at once counts as the primary answering')
+  throwing = true
+  t.equal(store.getManyNow(['k', 'j']), undefined, 'a throwing read leaves the answer to getMany')
+  t.same(errors, [], 'and is not counted twice')
+  t.same(await store.getMany(['k', 'j']), ['from the fallback', undefined], 'getMany fails over as for any store')
+  t.equal(errors.length, 1)
+  t.equal(store.state, 'open')
+  throwing = false
+  t.equal(store.getManyNow(['k', 'j']), undefined, 'nothing is read at once while the circuit is open')
+})
