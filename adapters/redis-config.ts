@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import { envBool, envHostList, envInt, envPort, envString, envUrl, redactUrl, type Env, type HostPort } from './env.js'
+import { envBool, envHost, envHostList, envInt, envPort, envString, envUrl, redactUrl, type Env, type HostPort } from './env.js'
 import { ConfigError, OptionError } from './errors.js'
 import { rejectUnknownKeys } from './checks.js'
 import type { Logger } from './contract.js'
@@ -89,7 +89,7 @@ export function redisOptionsFromEnv(env: Env = process.env): RedisStoreOptions {
   const options: RedisStoreOptions = {}
   const url = envUrl(env, 'REDIS_URL', ['redis:', 'rediss:'])
   if (url) options.url = url.href
-  const host = envString(env, 'REDIS_HOST')
+  const host = envHost(env, 'REDIS_HOST')
   if (host !== undefined) options.host = host
   assign(options, 'port', envPort(env, 'REDIS_PORT'))
   assign(options, 'db', envInt(env, 'REDIS_DB', 0, 2 ** 31 - 1))

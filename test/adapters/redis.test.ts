@@ -150,6 +150,10 @@ t.test('malformed variables throw E_CONFIG naming the variable, never showing th
     ['REDIS_URL', { REDIS_URL: `redis://user:${SECRET}@x:99999` }],
     ['REDIS_TLS', { REDIS_URL: url, REDIS_TLS: 'maybe' }],
     ['REDIS_SENTINELS', { REDIS_SENTINELS: 'host-without-port', REDIS_SENTINEL_NAME: 'main' }],
+    // A host that cannot be one used to start the service on a Redis it could never reach.
+    ['REDIS_HOST', { REDIS_HOST: 'cache host' }],
+    ['REDIS_HOST', { REDIS_HOST: 'redis://cache' }],
+    ['REDIS_HOST', { REDIS_HOST: 'cache:6379' }],
   ]
   for (const [variable, env] of cases) {
     const withPassword = { REDIS_PASSWORD: SECRET, ...env }
@@ -166,6 +170,10 @@ t.test('malformed variables throw E_CONFIG naming the variable, never showing th
     }
   }
   t.throws(() => new RedisStore({ url, operationTimeout: 0 }), { code: 'E_OPTION', message: /operationTimeout/ })
+  for (const good of ['redis', 'redis_1.cache.example', '10.0.0.7', '::1', 'fe80::1%eth0']) {
+    t.equal(redisOptionsFromEnv({ REDIS_HOST: good }).host, good, `REDIS_HOST ${good} is a host`)
+  }
+  t.throws(() => redisOptionsFromEnv({ REDIS_TLS: 'maybe' }), { message: /one of true, false, 1, 0, yes, no, on, off/ }, 'the message lists on and off, which the README uses')
 })
 
 t.test('Buffers come back byte for byte; strings stay strings', async (t) => {
