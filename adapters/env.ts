@@ -1,4 +1,4 @@
-import { isIP } from 'node:net'
+import { isHost } from './checks.js'
 import { ConfigError } from './errors.js'
 
 /**
@@ -42,11 +42,10 @@ export function envBool(env: Env, name: string): boolean | undefined {
   throw new ConfigError(name, 'one of true, false, 1, 0, yes, no, on, off', value)
 }
 
-/** A host name (DNS labels; `_` as container names use) or an IP address: never a URL, a port or spaces. */
 export function envHost(env: Env, name: string): string | undefined {
   const value = raw(env, name)
   if (value === undefined) return undefined
-  if (isIP(value.replace(/%[\w.-]+$/, '')) !== 0 || /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(value)) return value
+  if (isHost(value)) return value
   throw new ConfigError(name, 'a host name or IP address (no scheme, port or spaces)', value)
 }
 
