@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { OptionError } from './errors.js'
 
 /** Option checks shared by the cache and the adapters: each names the option it refuses. */
@@ -25,4 +26,10 @@ export function rejectUnknownKeys(options: object, known: readonly string[], pre
 /** A TTL an adapter applies: a finite number of ms above 0; anything else means "no expiry" (Keyv's contract). */
 export function hasTtl(ttl: number | undefined): ttl is number {
   return typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0
+}
+
+/** A host name (DNS labels; `_` as container names use) or an IP address: never a URL, a port or spaces. */
+export function isHost(value: unknown): value is string {
+  if (typeof value !== 'string') return false
+  return isIP(value.replace(/%[\w.-]+$/, '')) !== 0 || /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(value)
 }

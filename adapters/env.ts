@@ -1,3 +1,4 @@
+import { isHost } from './checks.js'
 import { ConfigError } from './errors.js'
 
 /**
@@ -38,7 +39,14 @@ export function envBool(env: Env, name: string): boolean | undefined {
   const lower = value.toLowerCase()
   if (TRUE.has(lower)) return true
   if (FALSE.has(lower)) return false
-  throw new ConfigError(name, 'one of true, false, 1, 0, yes, no', value)
+  throw new ConfigError(name, 'one of true, false, 1, 0, yes, no, on, off', value)
+}
+
+export function envHost(env: Env, name: string): string | undefined {
+  const value = raw(env, name)
+  if (value === undefined) return undefined
+  if (isHost(value)) return value
+  throw new ConfigError(name, 'a host name or IP address (no scheme, port or spaces)', value)
 }
 
 export interface HostPort {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { LRUCache } from 'lru-cache'
 import type { StoreExtras, StoreInfo } from './contract.js'
-import { hasTtl, positiveInt } from './checks.js'
+import { hasTtl, positiveInt, rejectUnknownKeys } from './checks.js'
 
 export interface MemoryStoreOptions {
   /**
@@ -50,6 +50,7 @@ export class MemoryStore extends EventEmitter implements StoreExtras {
 
   constructor(options: MemoryStoreOptions = {}) {
     super()
+    rejectUnknownKeys(options, ['maxBytes', 'maxEntries'], 'MemoryStore.')
     const maxBytes = positiveInt(options.maxBytes ?? 64 * 2 ** 20, 'MemoryStore.maxBytes')
     const maxEntries = positiveInt(options.maxEntries ?? 100_000, 'MemoryStore.maxEntries')
     this.opts = { dialect: 'memory', url: 'memory://', maxBytes, maxEntries }

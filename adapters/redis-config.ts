@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import { envBool, envHostList, envInt, envPort, envString, envUrl, redactUrl, type Env, type HostPort } from './env.js'
+import { envBool, envHost, envHostList, envInt, envPort, envString, envUrl, redactUrl, type Env, type HostPort } from './env.js'
 import { ConfigError, OptionError } from './errors.js'
-import { rejectUnknownKeys } from './checks.js'
+import { isHost, positiveInt, rejectUnknownKeys } from './checks.js'
 import type { Logger } from './contract.js'
 
 export interface RedisStoreOptions {
@@ -51,8 +51,8 @@ export function checkRedisOptions(options: RedisStoreOptions): void {
     const shown = typeof options.url === 'string' ? redactUrl(options.url) : options.url
     throw new OptionError('RedisStore.url', 'a redis:// or rediss:// URL, such as redis://127.0.0.1:6379', shown)
   }
-  if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) {
-    throw new OptionError('RedisStore.host', 'a host name or IP address', options.host)
+  if (options.host !== undefined && !isHost(options.host)) {
+    throw new OptionError('RedisStore.host', 'a host name or IP address (no scheme, port or spaces)', options.host)
   }
   if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 1 && options.port <= 65535)) {
     throw new OptionError('RedisStore.port', 'an integer from 1 to 65535', options.port)
@@ -60,6 +60,37 @@ export function checkRedisOptions(options: RedisStoreOptions): void {
   if (options.db !== undefined && !(Number.isInteger(options.db) && options.db >= 0)) {
     throw new OptionError('RedisStore.db', 'an integer >= 0', options.db)
   }
+  checkShapes(options)
+}
+
+/** The options past the address: a wrong type here used to reach ioredis, or fail on first use. */
+function checkShapes(options: RedisStoreOptions): void {
+  for (const name of ['username', 'password'] as const) {
+    // Never the value itself: it may be the password.
+    if (options[name] !== undefined && typeof options[name] !== 'string') throw new OptionError(`RedisStore.${name}`, 'a string', typeof options[name])
+  }
+  const { tls, readOnly, scanCount, logger, client } = options
+  if (tls !== undefined && typeof tls !== 'boolean' && (typeof tls !== 'object' || tls === null)) throw new OptionError('RedisStore.tls', 'true, false or node:tls options', tls)
+  if (readOnly !== undefined && typeof readOnly !== 'boolean') throw new OptionError('RedisStore.readOnly', 'true or false', readOnly)
+  if (scanCount !== undefined) positiveInt(scanCount, 'RedisStore.scanCount')
+  if (logger !== undefined && typeof (logger as { warn?: unknown } | null)?.warn !== 'function') throw new OptionError('RedisStore.logger', 'an object with a warn method (pino and console fit)', logger)
+  if (client !== undefined && !(typeof client === 'object' && client !== null && typeof client.sendCommand === 'function' && typeof client.options === 'object')) {
+    throw new OptionError('RedisStore.client', 'an ioredis Redis or Cluster', client)
+  }
+  if (options.sentinels !== undefined) checkNodes(options.sentinels, 'RedisStore.sentinels')
+  if (options.sentinelName !== undefined && (typeof options.sentinelName !== 'string' || options.sentinelName === '')) {
+    throw new OptionError('RedisStore.sentinelName', 'the name of the primary the sentinels monitor', options.sentinelName)
+  }
+  if (options.clusterNodes !== undefined) checkNodes(options.clusterNodes, 'RedisStore.clusterNodes')
+}
+
+function checkNodes(nodes: unknown, option: string): void {
+  if (!Array.isArray(nodes) || nodes.length === 0) throw new OptionError(option, 'a non-empty array of { host, port }', nodes)
+  nodes.forEach((node: Partial<HostPort> | null, i) => {
+    if (!isHost(node?.host) || !(Number.isInteger(node?.port) && node!.port! >= 1 && node!.port! <= 65535)) {
+      throw new OptionError(`${option}[${i}]`, 'a { host, port } with a host name or IP address and a port from 1 to 65535', node)
+    }
+  })
 }
 
 function isRedisUrl(url: unknown): boolean {
@@ -89,7 +120,7 @@ export function redisOptionsFromEnv(env: Env = process.env): RedisStoreOptions {
   const options: RedisStoreOptions = {}
   const url = envUrl(env, 'REDIS_URL', ['redis:', 'rediss:'])
   if (url) options.url = url.href
-  const host = envString(env, 'REDIS_HOST')
+  const host = envHost(env, 'REDIS_HOST')
   if (host !== undefined) options.host = host
   assign(options, 'port', envPort(env, 'REDIS_PORT'))
   assign(options, 'db', envInt(env, 'REDIS_DB', 0, 2 ** 31 - 1))

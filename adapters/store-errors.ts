@@ -2,8 +2,9 @@
  * Classifies a store failure into the catalogue's codes, from the codes the
  * failure carries: Node's `code` on socket and TLS errors, and the first word
  * of a Redis error reply (the reply's code by the protocol: WRONGPASS, NOPERM,
- * OOM, READONLY...). Message text is read only for the two ioredis errors that
- * carry no code at all ("Command timed out", "Connection is closed.").
+ * OOM, READONLY...). Message text is read only for the ioredis errors that
+ * carry no code at all ("Command timed out", "Connection is closed.", and the
+ * one a command meets while the client reconnects without an offline queue).
  */
 import { CacheError, type ErrorCode } from './errors.js'
 
@@ -37,6 +38,9 @@ const TLS_CODES = new Set([
   'HOSTNAME_MISMATCH',
 ])
 
+/** ioredis's error for a command sent while the connection is down (RedisStore sets no offline queue). */
+const NOT_WRITEABLE = "Stream isn't writeable and enableOfflineQueue options is false"
+
 /** The catalogue code for `error`, or undefined when nothing in it says more than "the store failed". */
 export function storeErrorCode(error: unknown): ErrorCode | undefined {
   if (error instanceof CacheError) return error.code
@@ -49,9 +53,9 @@ export function storeErrorCode(error: unknown): ErrorCode | undefined {
   const name = (error as { name?: unknown }).name
   const message = String((error as { message?: unknown }).message ?? '')
   if (name === 'ReplyError') return REPLY_CODES[message.split(' ', 1)[0]!]
-  // ioredis raises these two as plain Errors with no code.
+  // ioredis raises these as plain Errors with no code.
   if (message === 'Command timed out') return 'E_STORE_TIMEOUT'
-  if (message === 'Connection is closed.') return 'E_STORE_CONNECTION'
+  if (message === 'Connection is closed.' || message === NOT_WRITEABLE) return 'E_STORE_CONNECTION'
   const cause = (error as { cause?: unknown }).cause
   return cause === undefined || cause === error ? undefined : storeErrorCode(cause)
 }

@@ -51,6 +51,8 @@ t.test('deletePrefix and countPrefix touch only the prefix', async (t) => {
 t.test('malformed options name the option', async (t) => {
   t.throws(() => new MemoryStore({ maxBytes: -1 }), { code: 'E_OPTION', message: /MemoryStore\.maxBytes/ })
   t.throws(() => new MemoryStore({ maxEntries: 1.5 }), { message: /MemoryStore\.maxEntries/ })
+  // A misspelt budget would otherwise leave the default 64 MiB in force without a word.
+  t.throws(() => new MemoryStore({ maxbytes: 5 } as never), { code: 'E_OPTION', option: 'MemoryStore.maxbytes', message: /unknown option MemoryStore\.maxbytes; the options are maxBytes, maxEntries/ })
 })
 
 t.test('undefined or null deletes; clear() and the iterator without a namespace cover every key', async (t) => {

@@ -140,6 +140,33 @@ t.test('from the environment: REDIS_TLS, REDIS_READONLY, REDIS_SENTINELS', async
   t.equal(await raw(t, url).exists(k), 0, 'nothing written')
 })
 
+t.test('every RedisStore option is checked at construction, naming it (no client is built for a bad one)', async (t) => {
+  const node = { host: '127.0.0.1', port: 6379 }
+  const cases: [string, Record<string, unknown>][] = [
+    ['RedisStore.host', { host: 'cache host' }],
+    ['RedisStore.host', { host: 'redis://cache' }],
+    ['RedisStore.username', { url, username: 5 }],
+    ['RedisStore.password', { url, password: { secret: SECRET } }],
+    ['RedisStore.tls', { url, tls: 'yes' }],
+    ['RedisStore.readOnly', { url, readOnly: 'yes' }],
+    ['RedisStore.scanCount', { url, scanCount: 1.5 }],
+    ['RedisStore.sentinels', { sentinels: 's1:26379', sentinelName: 'main' }],
+    ['RedisStore.sentinels', { sentinels: [], sentinelName: 'main' }],
+    ['RedisStore.sentinels[0]', { sentinels: [{ host: 's1' }], sentinelName: 'main' }],
+    ['RedisStore.sentinelName', { sentinels: [node], sentinelName: '' }],
+    ['RedisStore.clusterNodes', { clusterNodes: [] }],
+    ['RedisStore.clusterNodes[1]', { clusterNodes: [node, { host: 'x', port: 0 }] }],
+    ['RedisStore.logger', { url, logger: 5 }],
+    ['RedisStore.client', { client: {} }],
+  ]
+  for (const [option, options] of cases) {
+    t.throws(() => new RedisStore(options as RedisStoreOptions), { code: 'E_OPTION', option }, `${option}: ${JSON.stringify(options).replace(SECRET, '***')}`)
+  }
+  const store = new RedisStore({ host, port, scanCount: 100, tls: false, readOnly: false, username: 'default', logger: quiet })
+  t.teardown(() => store.disconnect())
+  t.equal(await store.set(key('checked'), 'v'), true, 'good options still connect')
+})
+
 t.test('malformed variables throw E_CONFIG naming the variable, never showing the password', async (t) => {
   const cases: [string, Record<string, string>][] = [
     ['REDIS_PORT', { REDIS_HOST: host, REDIS_PORT: 'abc' }],
@@ -150,6 +177,10 @@ t.test('malformed variables throw E_CONFIG naming the variable, never showing th
     ['REDIS_URL', { REDIS_URL: `redis://user:${SECRET}@x:99999` }],
     ['REDIS_TLS', { REDIS_URL: url, REDIS_TLS: 'maybe' }],
     ['REDIS_SENTINELS', { REDIS_SENTINELS: 'host-without-port', REDIS_SENTINEL_NAME: 'main' }],
+    // A host that cannot be one used to start the service on a Redis it could never reach.
+    ['REDIS_HOST', { REDIS_HOST: 'cache host' }],
+    ['REDIS_HOST', { REDIS_HOST: 'redis://cache' }],
+    ['REDIS_HOST', { REDIS_HOST: 'cache:6379' }],
   ]
   for (const [variable, env] of cases) {
     const withPassword = { REDIS_PASSWORD: SECRET, ...env }
@@ -166,6 +197,10 @@ t.test('malformed variables throw E_CONFIG naming the variable, never showing th
     }
   }
   t.throws(() => new RedisStore({ url, operationTimeout: 0 }), { code: 'E_OPTION', message: /operationTimeout/ })
+  for (const good of ['redis', 'redis_1.cache.example', '10.0.0.7', '::1', 'fe80::1%eth0']) {
+    t.equal(redisOptionsFromEnv({ REDIS_HOST: good }).host, good, `REDIS_HOST ${good} is a host`)
+  }
+  t.throws(() => redisOptionsFromEnv({ REDIS_TLS: 'maybe' }), { message: /one of true, false, 1, 0, yes, no, on, off/ }, 'the message lists on and off, which the README uses')
 })
 
 t.test('Buffers come back byte for byte; strings stay strings', async (t) => {

@@ -30,12 +30,13 @@ t.test('a store that answers it cannot serve now is unavailable (E_STORE_UNAVAIL
   }
 })
 
-t.test('message text alone decides nothing, except for the two ioredis errors without a code', async (t) => {
+t.test('message text alone decides nothing, except for the ioredis errors without a code', async (t) => {
   t.equal(storeErrorCode(new Error('OOM command not allowed')), undefined, 'not a Redis reply: not an OOM')
   t.equal(storeErrorCode(withCode('WRONGPASS', 'ECONNRESET')), 'E_STORE_CONNECTION', 'the code wins over the words')
   t.equal(storeErrorCode(new ReplyError('ERR unknown command')), undefined)
   t.equal(storeErrorCode(new Error('Command timed out')), 'E_STORE_TIMEOUT')
   t.equal(storeErrorCode(new Error('Connection is closed.')), 'E_STORE_CONNECTION')
+  t.equal(storeErrorCode(new Error("Stream isn't writeable and enableOfflineQueue options is false")), 'E_STORE_CONNECTION')
 })
 
 t.test('the original stays as cause, and a log summary carries message and codes only', async (t) => {
