@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   E_STORE_OOM: 'the store is out of memory and refuses writes',
   E_STORE_READONLY: 'the store is a replica and refuses writes',
   E_STORE: 'the store answered with an error',
+  E_CLOSED: 'the cache was closed: invalidate(), invalidateKey() and clear() refuse rather than report a removal that did not happen',
   E_STORE_PARTIAL: 'an invalidation reached only part of the store (a Cluster master down); retried',
 } as const
 

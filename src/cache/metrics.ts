@@ -75,7 +75,8 @@ export class CacheStats {
 
 export interface CacheHealth {
   /** 'degraded' while the fallback serves, or while the store refuses writes. */
-  status: 'ok' | 'degraded'
+  /** 'closed' after close(): requests pass through uncached and nothing is read or written. */
+  status: 'ok' | 'degraded' | 'closed'
   /** Why status is 'degraded' (code and message of the store's error), null when ok. */
   reason: string | null
   backend: string
@@ -156,7 +157,7 @@ export class HealthReader {
     const unreachable = seen === undefined ? (primary.lastError as CacheError | undefined) : undefined
     const problem = store.degraded ? store.lastError : (refused ?? unreachable)
     return {
-      status: problem || store.degraded ? 'degraded' : 'ok',
+      status: this.closed() ? 'closed' : problem || store.degraded ? 'degraded' : 'ok',
       reason: problem ? `${problem.code}: ${problem.message}` : null,
       backend: String((primary.opts as { dialect?: string } | undefined)?.dialect ?? 'custom'),
       degraded: store.degraded,

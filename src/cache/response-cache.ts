@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { CacheError } from './errors.js'
 import type { Middleware } from 'koa'
 import { CacheEngine } from './engine.js'
 import type { ResourceParams } from './keys.js'
@@ -33,7 +34,7 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    * Each invalidation first moves the route's generation, so a computation already running is not stored.
    */
   invalidate(route: string, resource?: ResourceParams | string): Promise<number> {
-    return this.#engine.invalidations.invalidate(route, resource)
+    return this.#open('invalidate') ?? this.#engine.invalidations.invalidate(route, resource)
   }
 
   /**
@@ -42,12 +43,12 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
    * of the key's whole route: other computations of that route run again too.
    */
   invalidateKey(key: string): Promise<boolean> {
-    return this.#engine.invalidations.invalidateKey(key)
+    return this.#open('invalidateKey') ?? this.#engine.invalidations.invalidateKey(key)
   }
 
   /** Removes the whole namespace. */
   clear(): Promise<number> {
-    return this.#engine.invalidations.clear()
+    return this.#open('clear') ?? this.#engine.invalidations.clear()
   }
 
   /**
@@ -66,6 +67,12 @@ export class ResponseCache extends EventEmitter<CacheEvents> {
   /** Waits for running computations, then closes both stores; later requests pass through uncached. */
   close(): Promise<void> {
     return this.#engine.close()
+  }
+
+  /** After close() the stores are gone: an invalidation there would report a removal that did not happen. */
+  #open(method: string): Promise<never> | undefined {
+    if (!this.#engine.closed) return undefined
+    return Promise.reject(new CacheError('E_CLOSED', `${method}() after close(): the cache is closed`))
   }
 }
 

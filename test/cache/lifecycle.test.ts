@@ -22,6 +22,17 @@ for (const kind of STORE_KINDS) {
     t.equal(engineOf(h.cache).store.state, 'closed', 'the circuit never opened')
     t.equal((await h.cache.health()).store_errors, 0)
   })
+
+  t.test(`${kind}: after close(), invalidations refuse with E_CLOSED and health says closed`, async (t) => {
+    const h = await harness(t, { kind, logger: quietLogger() })
+    t.equal((await h.get('/data')).xcache, 'MISS')
+    await h.cache.close()
+    const closed = { name: 'CacheError', code: 'E_CLOSED' }
+    await t.rejects(h.cache.clear(), closed, 'clear() does not report 0 removed as if it had run')
+    await t.rejects(h.cache.invalidate('data'), closed)
+    await t.rejects(h.cache.invalidateKey('x:data:1'), closed)
+    t.equal((await h.cache.health()).status, 'closed')
+  })
 }
 
 t.test('compute events carry the real status, and why an answer was not stored', async (t) => {
