@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events'
 import type { KeyvStoreAdapter } from 'keyv'
 import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
-import { asStoreError, storeErrorCode } from '../../adapters/store-errors.js'
-import { CacheError } from './errors.js'
-import { RefusedWrites } from './refused-writes.js'
+import { asStoreError } from '../../adapters/store-errors.js'
+import type { CacheError } from './errors.js'
+import { LocalCopies } from './local-copies.js'
+import { explainFailure, probeKey, probeStore } from './store-probe.js'
 import { readGenerations, setIfGenerations, type Generations } from './generations.js'
 import { SharedLocks } from './shared-locks.js'
 import { Circuit, NodeCircuits, type CircuitState } from './circuit.js'
@@ -62,8 +63,8 @@ export class ResilientStore extends EventEmitter {
   #locks: SharedLocks
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
-  /** Whether the primary answers reads but refuses writes (out of memory): answers are then kept locally. */
-  #writes: RefusedWrites
+  /** Answers kept locally while the primary answers reads but skips or refuses writes. */
+  #local: LocalCopies
   #lastOkAt = 0
   #lastRole: string | undefined
 
@@ -74,11 +75,17 @@ export class ResilientStore extends EventEmitter {
     this.#options = options
     const within = (primary as CacheStore).settlesWithinMs
     this.#selfTimed = typeof within === 'number' && within <= options.operationTimeout
-    this.#writes = new RefusedWrites(() => this.#writeProbe(), options.probeInterval, options.logger, (state) => this.emit('writes', state))
+    this.#local = new LocalCopies(primary, fallback, {
+      serving: () => this.#circuit.state === 'closed',
+      tryWrite: () => this.#writeProbe(),
+      probeInterval: options.probeInterval,
+      logger: options.logger,
+      changed: (state) => this.emit('writes', state),
+    })
     this.#nodes = new NodeCircuits((node) => this.#nodeCircuit(node))
     this.#circuit = new Circuit({
       ...options,
-      probe: () => this.#probeOnce(),
+      probe: () => probeStore(this.primary, options.namespace),
       beforeClose: async () => {
         if (!(await this.#ledger.replay())) throw this.#lastError
         this.#lastOkAt = this.#now()
@@ -133,7 +140,7 @@ export class ResilientStore extends EventEmitter {
 
   /** Why the primary refuses writes while it still serves reads (out of memory), or undefined. */
   get writesRefused(): CacheError | undefined {
-    return this.#writes.error
+    return this.#local.refused
   }
 
   /** The primary's role and when it last answered; undefined before it ever did. */
@@ -173,8 +180,8 @@ export class ResilientStore extends EventEmitter {
       false,
       key,
     )
-    if (accepted) this.#writes.accepted()
-    return stored || this.#keepLocal(key, value, ttl)
+    if (accepted) this.#local.accepted()
+    return stored || this.#local.keep(key, value, ttl)
   }
 
   /** Reads generation counters from the store serving now; undefined when no store could answer. */
@@ -211,25 +218,17 @@ export class ResilientStore extends EventEmitter {
     }
     if (read.epoch !== this.#circuit.epoch || (read.node && read.node.epoch !== read.node.circuit.epoch)) return false
     const stored = await this.#withFallback('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true, key)
-    if (stored) this.#writes.accepted()
-    return stored || this.#keepLocal(key, value, ttl)
+    if (stored) this.#local.accepted()
+    return stored || this.#local.keep(key, value, ttl)
   }
 
-  /** On a read-only primary, or one out of memory, the answer is kept in the fallback. */
-  #keepLocal(key: string, value: unknown, ttl: number): Promise<boolean> | false {
-    if (!this.#keepsLocal()) return false
-    return orElse(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
-  }
-
-  /** True while the primary serves reads but skips or refuses writes, and a fallback can keep local copies. */
+  // The read path (getMany) names these two; the local copies live in LocalCopies.
   #keepsLocal(): boolean {
-    return this.#circuit.state === 'closed' && this.fallback !== undefined && (this.primary.readOnly === true || this.#writes.error !== undefined)
+    return this.#local.kept
   }
 
-  async #fillFromFallback(keys: string[], values: unknown[]): Promise<unknown[]> {
-    if (values.every((value) => value !== undefined)) return values
-    const local = await orElse(readMany(this.fallback!, keys), [] as unknown[])
-    return values.map((value, i) => value ?? local[i])
+  #fillFromFallback(keys: string[], values: unknown[]): Promise<unknown[]> {
+    return this.#local.fill(keys, values)
   }
 
   /** The lock shared with other processes (see SharedLocks): a token, false when a peer holds it, undefined when none can be had. */
@@ -280,7 +279,7 @@ export class ResilientStore extends EventEmitter {
     this.#circuit.close()
     this.#nodes.close()
     this.#ledger.close()
-    this.#writes.close()
+    this.#local.close()
   }
 
   /**
@@ -312,16 +311,16 @@ export class ResilientStore extends EventEmitter {
   }
 
   #probeFailed(error: unknown): CacheError {
-    this.#lastError = this.#explain(asStoreError(error, 'probe'))
+    this.#lastError = explainFailure(asStoreError(error, 'probe'), this.primary)
     this.emit('store-error', this.#lastError)
     return this.#lastError
   }
 
   #recordFailure(error: unknown, operation: string, circuit: Circuit): void {
-    this.#lastError = this.#explain(asStoreError(error, operation))
+    this.#lastError = explainFailure(asStoreError(error, operation), this.primary)
     this.emit('store-error', this.#lastError)
     // A store out of memory still answers: refused writes go to the fallback, the circuit stays closed.
-    if (this.#lastError.code === 'E_STORE_OOM') return this.#writes.refused(this.#lastError)
+    if (this.#lastError.code === 'E_STORE_OOM') return this.#local.refusedBy(this.#lastError)
     circuit.failed(this.#lastError)
   }
 
@@ -350,38 +349,10 @@ export class ResilientStore extends EventEmitter {
     })
   }
 
-  /**
-   * A command that failed only because the connection is down says nothing of
-   * why; the client's own last error (a refused password, a certificate) does.
-   */
-  #explain(error: CacheError): CacheError {
-    if (error.code !== 'E_STORE_CONNECTION' && error.code !== 'E_STORE') return error
-    const reason = this.primary.lastError
-    const code = storeErrorCode(reason)
-    if (code === undefined || code === 'E_STORE_CONNECTION' || !(reason instanceof Error)) return error
-    return new CacheError(code, `${error.message} (${reason.message})`, { cause: reason })
-  }
-
   /** A short-lived write inside the namespace: true once the primary takes writes again. */
   async #writeProbe(): Promise<boolean> {
     if (this.#circuit.state !== 'closed') return false
-    return (await this.#bounded(this.primary.set(this.#probeKey(), '1', 1000), 'probe')) !== false
-  }
-
-  /**
-   * A command that needs no key when the store has one (PING on Redis), else a
-   * read of a key inside the namespace: an ACL that allows only the cache's
-   * keys must not keep the circuit open for ever.
-   */
-  #probeOnce(): Promise<unknown> {
-    const { primary } = this
-    if (typeof primary.ping === 'function') return primary.ping()
-    return primary.get(this.#probeKey())
-  }
-
-  /** Every cache key has `:<bucket>` after its route segment, so no entry is named like this. */
-  #probeKey(): string {
-    return `${this.#options.namespace ?? 'cache'}:!probe`
+    return (await this.#bounded(this.primary.set(probeKey(this.#options.namespace), '1', 1000), 'probe')) !== false
   }
 
   #now(): number {
