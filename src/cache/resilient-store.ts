@@ -5,10 +5,11 @@ import { asStoreError } from '../../adapters/store-errors.js'
 import type { CacheError } from './errors.js'
 import { LocalCopies } from './local-copies.js'
 import { explainFailure, probeKey, probeStore } from './store-probe.js'
-import { readGenerations, setIfGenerations, type Generations } from './generations.js'
+import { GuardedWrites, type GenerationSnapshot } from './guarded-writes.js'
 import { SharedLocks } from './shared-locks.js'
 import { Circuit, NodeCircuits, type CircuitState } from './circuit.js'
-import { InvalidationLedger, type Invalidator } from './invalidation-ledger.js'
+import { StoreInvalidations } from './store-invalidations.js'
+import type { Invalidation } from './bus.js'
 import { orElse, readMany, withTimeout } from './store-calls.js'
 
 /** An invalidation may walk a whole keyspace (SCAN, or an adapter's iterator): a budget of its own. */
@@ -16,13 +17,7 @@ const INVALIDATE_BUDGET_MS = 30_000
 
 export type { CircuitState }
 
-/** Generations as read from one store, while the circuit (and the key's node circuit) was in one state. */
-export interface GenerationSnapshot extends Generations {
-  store: CacheStore
-  epoch: number
-  /** On a Cluster: the circuit of the node the counters were read from, and its epoch then. */
-  node?: { circuit: Circuit; epoch: number }
-}
+export type { GenerationSnapshot }
 
 export interface ResilientStoreOptions {
   operationTimeout: number
@@ -59,12 +54,13 @@ export class ResilientStore extends EventEmitter {
   /** On a Cluster: one circuit per master, for the operations on its keys (see #circuitOf). */
   #nodes: NodeCircuits
   #lastError: CacheError | undefined
-  #ledger: InvalidationLedger
   #locks: SharedLocks
+  #invalidations: StoreInvalidations
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
   /** Answers kept locally while the primary answers reads but skips or refuses writes. */
   #local: LocalCopies
+  #guarded: GuardedWrites
   #lastOkAt = 0
   #lastRole: string | undefined
 
@@ -87,11 +83,18 @@ export class ResilientStore extends EventEmitter {
       ...options,
       probe: () => probeStore(this.primary, options.namespace),
       beforeClose: async () => {
-        if (!(await this.#ledger.replay())) throw this.#lastError
+        if (!(await this.#invalidations.ledger.replay())) throw this.#lastError
         this.#lastOkAt = this.#now()
       },
       probeFailed: (error) => this.#probeFailed(error),
       changed: (state) => this.emit('circuit', state),
+    })
+    this.#guarded = new GuardedWrites({
+      primary: this.primary,
+      circuit: this.#circuit,
+      circuitOf: (key) => this.#circuitOf(key),
+      run: (name, operation, otherwise, primaryOnly, key) => this.#withFallback(name, operation, otherwise, primaryOnly, key),
+      local: this.#local,
     })
     this.#locks = new SharedLocks(
       primary,
@@ -99,7 +102,7 @@ export class ResilientStore extends EventEmitter {
       (key) => this.#circuit.state === 'closed' && this.#circuitOf(key).state === 'closed' && this.#circuitOf(key).failures === 0,
       (name, command, key) => this.#withFallback(name, command, () => undefined, true, key),
     )
-    this.#ledger = new InvalidationLedger({
+    this.#invalidations = new StoreInvalidations(fallback, this.#locks, {
       apply: (operation) => this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS),
       serving: () => this.#circuit.state === 'closed',
       succeeded: () => this.#circuit.succeeded(),
@@ -115,7 +118,7 @@ export class ResilientStore extends EventEmitter {
     primary.on?.('error', () => {})
     // The adapter now talks to another server (a Sentinel failover): see InvalidationLedger.
     primary.on?.('switch', () => {
-      this.#ledger.switched()
+      this.#invalidations.ledger.switched()
       this.#circuit.probeNow()
     })
   }
@@ -185,41 +188,13 @@ export class ResilientStore extends EventEmitter {
   }
 
   /** Reads generation counters from the store serving now; undefined when no store could answer. */
-  async readGenerations(keys: string[]): Promise<GenerationSnapshot | undefined> {
-    const epoch = this.#circuit.epoch
-    // The route's counter shares the entry's hash tag: its node is the entry's.
-    const circuit = this.#circuitOf(keys[0])
-    const node = circuit === this.#circuit ? undefined : { circuit, epoch: circuit.epoch }
-    let from: CacheStore | undefined
-    const read = (store: CacheStore): Promise<string[] | undefined> => {
-      from = store
-      return readGenerations(store, keys)
-    }
-    const values = await this.#withFallback('generations', read, () => undefined, false, keys[0])
-    return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch, ...(node && { node }) }
+  readGenerations(keys: string[]): Promise<GenerationSnapshot | undefined> {
+    return this.#guarded.read(keys)
   }
 
-  /**
-   * Writes an entry only to the store its snapshot was read from: counters of
-   * the fallback say nothing about the primary's. To the primary only while the
-   * circuit has not opened or closed since, so a computation that began during
-   * an outage is not stored once Redis is back, where the invalidations made
-   * during the outage have been replayed; nor one that began before it. To the
-   * fallback also when the circuit opened after the read (the primary failed
-   * the read, then the threshold was reached), as long as the fallback serves:
-   * otherwise each instance computed every key twice at each outage (issue 19, item 5).
-   */
-  async setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
-    if (read.store !== this.primary) {
-      const circuit = read.node?.circuit ?? this.#circuit
-      const epoch = read.node?.epoch ?? read.epoch
-      if (circuit.epoch !== epoch && circuit.state === 'closed') return false
-      return orElse(setIfGenerations(read.store, key, value, ttl, read), false)
-    }
-    if (read.epoch !== this.#circuit.epoch || (read.node && read.node.epoch !== read.node.circuit.epoch)) return false
-    const stored = await this.#withFallback('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true, key)
-    if (stored) this.#local.accepted()
-    return stored || this.#local.keep(key, value, ttl)
+  /** Writes an entry only if no invalidation came since `read` (see GuardedWrites.write). */
+  setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
+    return this.#guarded.write(key, value, ttl, read)
   }
 
   // The read path (getMany) names these two; the local copies live in LocalCopies.
@@ -241,24 +216,23 @@ export class ResilientStore extends EventEmitter {
   }
 
   /** `operation` replaces the plain delete, for an invalidation that does more (moves a generation). */
-  async delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
-    this.#locks.forget(key)
-    const fromFallback = this.fallback ? await orElse(operation(this.fallback), false) : false
-    const fromPrimary = await this.#ledger.run(`key:${key}`, operation, false, key)
-    return fromPrimary || fromFallback
+  delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
+    return this.#invalidations.delete(key, operation)
   }
 
   /** Runs on the primary and the fallback both, so nothing invalidated survives in either. */
-  async deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
-    this.#locks.forgetPrefix(prefix)
-    const fromFallback = this.fallback ? await orElse(enumerate(this.fallback), 0) : 0
-    const fromPrimary = await this.#ledger.run(`prefix:${prefix}`, enumerate, 0)
-    return fromPrimary + fromFallback
+  deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
+    return this.#invalidations.deletePrefix(prefix, enumerate)
+  }
+
+  /** Another instance invalidated (the bus): forget what this one memoised of the locks it removed. */
+  invalidatedElsewhere(invalidation: Invalidation): void {
+    this.#invalidations.applied(invalidation)
   }
 
   /** Invalidations not yet applied to the whole primary (missed during an outage, or partial): being retried. */
   get pendingInvalidations(): number {
-    return this.#ledger.size
+    return this.#invalidations.ledger.size
   }
 
   /** Our time budget around an operation, unless the primary bounds its own commands. */
@@ -278,7 +252,7 @@ export class ResilientStore extends EventEmitter {
   close(): void {
     this.#circuit.close()
     this.#nodes.close()
-    this.#ledger.close()
+    this.#invalidations.ledger.close()
     this.#local.close()
   }
 
