@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   E_STORE_READONLY: 'the store is a replica and refuses writes',
   E_STORE: 'the store answered with an error',
   E_STORE_PARTIAL: 'an invalidation reached only part of the store (a Cluster master down); retried',
+  E_STORE_VALUE: 'a value the store cannot keep as it is (RedisStore keeps strings and Buffers)',
 } as const
 
 /** The library's codes, to switch on (`error.code === 'E_STORE_TIMEOUT'`). */

@@ -138,7 +138,7 @@ function readPem(name: string, path: string): Buffer {
   try {
     pem = readFileSync(path)
   } catch (error) {
-    throw new ConfigError(name, `a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, path)
+    throw new ConfigError(name, `a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, path, { cause: error })
   }
   if (!pem.includes('-----BEGIN ')) throw new ConfigError(name, 'a PEM file (-----BEGIN ...)', path)
   return pem
@@ -172,6 +172,9 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
     // Commands issued in one tick go out in one write: fewer syscalls here and in Redis per hit.
     enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
+    // ioredis sends CLIENT SETINFO on each connection: Redis 7.2+ refuses it to the README's
+    // restricted ACL user (an ACL LOG entry each time), and 7.0 does not know it.
+    disableClientInfo: true,
     // The first retry at once: after Sentinel's +switch-master the new primary is already there.
     retryStrategy: (times) => (times === 1 ? 0 : Math.min(100 * times, 1000)),
     ...(options.username !== undefined && { username: options.username }),

@@ -6,9 +6,9 @@ import { consoleLogger, type Logger, type PubSub, type StoreExtras, type StoreIn
 import { RedisPubSub } from './redis-pubsub.js'
 import { countPrefix, mastersOf, memoryOf, unlinkPrefix } from './redis-nodes.js'
 import { ServerRole, type Role } from './redis-role.js'
-import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, absorbLaterSocketErrors, fromRedis, hasTtl, isReadOnlyError, scanBatches, toRedis, waitForReady } from './redis-wire.js'
+import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, absorbLaterSocketErrors, fromRedis, isReadOnlyError, scanBatches, toRedis, waitForReady } from './redis-wire.js'
 import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
-import { nonNegative, positive } from './checks.js'
+import { hasTtl, nonNegative, positive } from './checks.js'
 import { asStoreError } from './store-errors.js'
 import { CacheError } from './errors.js'
 import type { Env } from './env.js'
@@ -54,6 +54,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   #scanCount: number
   #logger: Logger
   #lastError: CacheError | undefined
+  /** The server refused AUTH on the current connection (see the constructor). */
+  #authRefused = false
 
   constructor(options: RedisStoreOptions = {}) {
     super()
@@ -79,9 +81,15 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     this.client.on('error', (error: unknown) => {
       absorbLaterSocketErrors(this.client)
       this.#lastError = asStoreError(error, 'connection')
+      if (this.#lastError.code === 'E_STORE_AUTH') this.#authRefused = true
       this.#emitError(error)
     })
+    // Without CLIENT SETINFO (disableClientInfo, redis-config.ts) ioredis's ready check (INFO) is
+    // answered before it handles a refused AUTH: where the default user needs no password it emits
+    // 'ready' as that user, just before it drops the connection. Checked against ioredis 5.9.2.
+    this.client.on('connect', () => (this.#authRefused = false))
     const onReady = (): void => {
+      if (this.#authRefused) return
       this.#everReady = true
       this.#lastError = undefined
       this.#role.connected()
@@ -93,7 +101,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     // Ready means the role is known too, so a replica skips even the very first write.
     this.#firstReady = waitForReady(this.client, connectTimeout).then(async (ok) => {
       if (ok) await this.#settling
-      return ok
+      return ok && !this.#authRefused
     })
   }
 
