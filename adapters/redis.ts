@@ -3,13 +3,13 @@ import { EventEmitter } from 'node:events'
 import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type PubSub, type StoreExtras, type StoreInfo } from './contract.js'
+import { RedisConnection } from './redis-connection.js'
 import { RedisPubSub } from './redis-pubsub.js'
 import { countPrefix, mastersOf, memoryOf, unlinkPrefix } from './redis-nodes.js'
 import { ServerRole, type Role } from './redis-role.js'
-import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, absorbLaterSocketErrors, fromRedis, isReadOnlyError, scanBatches, toRedis, waitForReady } from './redis-wire.js'
+import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, fromRedis, isReadOnlyError, scanBatches, toRedis } from './redis-wire.js'
 import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { hasTtl, nonNegative, positive } from './checks.js'
-import { asStoreError } from './store-errors.js'
 import { CacheError } from './errors.js'
 import type { Env } from './env.js'
 
@@ -38,7 +38,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   /**
    * Standalone and Sentinel: each command settles on its own (command timeout, no offline queue)
    * within operationTimeout, after at most half as long again waiting for a connection under way
-   * (see #connecting). Not on a Cluster: after a master dies, ioredis retries a command on a
+   * (see RedisConnection.connecting). Not on a Cluster: after a master dies, ioredis retries a command on a
    * closed connection with slot refreshes for a second or more (issue 19), so the cache must arm
    * its own timer there.
    */
@@ -46,16 +46,9 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     return this.cluster ? undefined : this.opts.operationTimeout * 1.5
   }
   #role: ServerRole
-  #everReady = false
-  #firstReady: Promise<boolean>
-  #settling: Promise<unknown> | undefined
-  /** Shared by the commands that arrive while a reconnection is under way. */
-  #reconnecting: Promise<unknown> | undefined
+  #connection: RedisConnection
   #scanCount: number
   #logger: Logger
-  #lastError: CacheError | undefined
-  /** The server refused AUTH on the current connection (see the constructor). */
-  #authRefused = false
 
   constructor(options: RedisStoreOptions = {}) {
     super()
@@ -78,30 +71,10 @@ export class RedisStore extends EventEmitter implements StoreExtras {
       events: this,
     })
     this.opts = { dialect: 'redis', url: describeTarget(options), operationTimeout }
-    this.client.on('error', (error: unknown) => {
-      absorbLaterSocketErrors(this.client)
-      this.#lastError = asStoreError(error, 'connection')
-      if (this.#lastError.code === 'E_STORE_AUTH') this.#authRefused = true
-      this.#emitError(error)
-    })
-    // Without CLIENT SETINFO (disableClientInfo, redis-config.ts) ioredis's ready check (INFO) is
-    // answered before it handles a refused AUTH: where the default user needs no password it emits
-    // 'ready' as that user, just before it drops the connection. Checked against ioredis 5.9.2.
-    this.client.on('connect', () => (this.#authRefused = false))
-    const onReady = (): void => {
-      if (this.#authRefused) return
-      this.#everReady = true
-      this.#lastError = undefined
-      this.#role.connected()
-      this.#settling = this.cluster ? this.#connectMasters() : this.checkRole()
-    }
-    this.client.on('ready', onReady)
-    // A client handed in already connected never emits 'ready' again.
-    if (this.client.status === 'ready') onReady()
-    // Ready means the role is known too, so a replica skips even the very first write.
-    this.#firstReady = waitForReady(this.client, connectTimeout).then(async (ok) => {
-      if (ok) await this.#settling
-      return ok && !this.#authRefused
+    this.#connection = new RedisConnection(this.client, this.cluster, this.#role, {
+      operationTimeout,
+      connectTimeout,
+      emitError: (error) => this.#emitError(error),
     })
   }
 
@@ -112,7 +85,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** Resolves true once connected, or false when connectTimeout passed first. Never rejects. */
   ready(): Promise<boolean> {
-    return this.#firstReady
+    return this.#connection.ready()
   }
 
   get readOnly(): boolean {
@@ -125,7 +98,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** The client's last error of its own (refused password, certificate, refused connection), classified; cleared once ready. */
   get lastError(): CacheError | undefined {
-    return this.#lastError
+    return this.#connection.lastError
   }
 
   /** On a Cluster, the master of the key's slot (host:port, as ioredis's slot map names it). */
@@ -145,18 +118,18 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** PING: needs no key, so it works for an ACL user restricted to the cache's keys. */
   async ping(): Promise<void> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     await this.client.ping()
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     return fromRedis(await this.client.getBuffer(key)) as T | undefined
   }
 
   async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
     if (keys.length === 0) return []
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     if (this.cluster && clusterKeySlot.generateMulti(keys) === -1) {
       return Promise.all(keys.map((key) => this.get<T>(key)))
     }
@@ -183,7 +156,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async has(key: string): Promise<boolean> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     return (await this.client.exists(key)) === 1
   }
 
@@ -217,7 +190,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
     if (this.readOnly) return undefined
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     const token = randomUUID()
     try {
       return (await this.client.set(key, token, 'PX', Math.ceil(ttlMs), 'NX')) === 'OK' ? token : false
@@ -229,7 +202,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async releaseLock(key: string, token: string): Promise<void> {
     if (this.readOnly) return
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     await this.client.eval(RELEASE_LOCK, 1, key, token)
   }
 
@@ -288,13 +261,13 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async countPrefix(prefix: string, signal?: AbortSignal): Promise<number> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     return countPrefix(this.client, prefix, this.#scanCount, signal)
   }
 
   /** Yields [key, value] under `${namespace}:` (every key without one) by SCAN on every master; never KEYS. */
   async *iterator<T>(namespace?: string): AsyncGenerator<[string, T], void> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     const prefix = namespace === undefined ? '' : `${namespace}:`
     for (const node of mastersOf(this.client)) {
       for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
@@ -309,7 +282,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async info(): Promise<StoreInfo> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     return { backend: 'redis', role: this.#role.role, readOnly: this.readOnly, ...(await memoryOf(this.client)) }
   }
 
@@ -338,36 +311,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   /** Whether a write may go out; before the first connection it waits (bounded) to learn the role. */
   async #writable(): Promise<boolean> {
     if (this.#role.forcedReadOnly) return false
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     return !this.readOnly
-  }
-
-  /**
-   * While a connection is under way (the first one, or a reconnection: after Sentinel's
-   * +switch-master it takes a few milliseconds), a command waits for it instead of failing at once,
-   * but no longer than half an operation's budget (see settlesWithinMs): a switch of primary
-   * must not open the cache's circuit and lose the cross-instance lock. Checked inline by
-   * callers, so a connected store pays no extra await.
-   */
-  #connecting(): Promise<unknown> {
-    const { status } = this.client
-    if (status === 'end' || status === 'close') return Promise.resolve()
-    const waitMs = this.opts.operationTimeout / 2
-    if (this.#everReady) {
-      this.#reconnecting ??= waitForReady(this.client, waitMs).finally(() => (this.#reconnecting = undefined))
-      return this.#reconnecting
-    }
-    let timer: NodeJS.Timeout | undefined
-    const budget = new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))
-    return Promise.race([this.#firstReady, budget]).finally(() => clearTimeout(timer))
-  }
-
-  /**
-   * A Cluster connects to each master lazily, on the first command for one of its slots; doing
-   * it up front keeps that connect out of the first requests' operation timeout.
-   */
-  async #connectMasters(): Promise<void> {
-    await Promise.all(mastersOf(this.client).map((node) => node.ping().catch(() => undefined)))
   }
 
   #emitError(error: unknown): void {
