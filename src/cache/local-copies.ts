@@ -2,12 +2,15 @@ import type { CacheStore, Logger } from '../../adapters/contract.js'
 import type { CacheError } from './errors.js'
 import { RefusedWrites } from './refused-writes.js'
 import { orElse, readMany } from './store-calls.js'
+import { probeKey } from './store-probe.js'
 
 export interface LocalCopiesOptions {
   /** True while the primary serves (the store's circuit is closed). */
   serving: () => boolean
-  /** A test write to the primary: true once it takes writes again (see RefusedWrites). */
-  tryWrite: () => Promise<boolean>
+  /** The store's time budget around an operation on the primary. */
+  bounded: <T>(pending: Promise<T>, name: string) => Promise<T>
+  /** The cache's namespace: the test write stays inside it (ACLs may allow no other key). */
+  namespace: string | undefined
   probeInterval: number
   logger: Logger
   changed: (state: 'refused' | 'accepted') => void
@@ -30,7 +33,12 @@ export class LocalCopies {
     this.#primary = primary
     this.#fallback = fallback
     this.#serving = options.serving
-    this.#writes = new RefusedWrites(options.tryWrite, options.probeInterval, options.logger, options.changed)
+    // A short-lived write inside the namespace: true once the primary takes writes again.
+    const tryWrite = async (): Promise<boolean> => {
+      if (!options.serving()) return false
+      return (await options.bounded(primary.set(probeKey(options.namespace), '1', 1000), 'probe')) !== false
+    }
+    this.#writes = new RefusedWrites(tryWrite, options.probeInterval, options.logger, options.changed)
   }
 
   /** Why the primary refuses writes while it still serves reads (out of memory), or undefined. */

@@ -4,20 +4,17 @@ import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
 import { asStoreError } from '../../adapters/store-errors.js'
 import type { CacheError } from './errors.js'
 import { LocalCopies } from './local-copies.js'
-import { explainFailure, probeKey, probeStore } from './store-probe.js'
+import { explainFailure, probeStore } from './store-probe.js'
 import { GuardedWrites, type GenerationSnapshot } from './guarded-writes.js'
 import { SharedLocks } from './shared-locks.js'
 import { Circuit, NodeCircuits, type CircuitState } from './circuit.js'
 import { StoreInvalidations } from './store-invalidations.js'
-import type { Invalidation } from './bus.js'
 import { orElse, readMany, withTimeout } from './store-calls.js'
 
 /** An invalidation may walk a whole keyspace (SCAN, or an adapter's iterator): a budget of its own. */
 const INVALIDATE_BUDGET_MS = 30_000
 
-export type { CircuitState }
-
-export type { GenerationSnapshot }
+export type { CircuitState, GenerationSnapshot }
 
 export interface ResilientStoreOptions {
   operationTimeout: number
@@ -55,7 +52,8 @@ export class ResilientStore extends EventEmitter {
   #nodes: NodeCircuits
   #lastError: CacheError | undefined
   #locks: SharedLocks
-  #invalidations: StoreInvalidations
+  /** Invalidations on both stores, retried on the primary until they reach all of it. */
+  readonly invalidations: StoreInvalidations
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
   /** Answers kept locally while the primary answers reads but skips or refuses writes. */
@@ -73,17 +71,27 @@ export class ResilientStore extends EventEmitter {
     this.#selfTimed = typeof within === 'number' && within <= options.operationTimeout
     this.#local = new LocalCopies(primary, fallback, {
       serving: () => this.#circuit.state === 'closed',
-      tryWrite: () => this.#writeProbe(),
+      bounded: (pending, name) => this.#bounded(pending, name),
+      namespace: options.namespace,
       probeInterval: options.probeInterval,
       logger: options.logger,
       changed: (state) => this.emit('writes', state),
     })
-    this.#nodes = new NodeCircuits((node) => this.#nodeCircuit(node))
+    this.#nodes = new NodeCircuits({
+      ...options,
+      // Resolves at once once no slot maps to the node any more: its replica serves them now.
+      probe: (node) => this.primary.pingNode!(node),
+      beforeClose: async () => {
+        this.#lastOkAt = this.#now()
+      },
+      probeFailed: (error) => this.#probeFailed(error),
+      changed: (node, state) => this.emit('node-circuit', node, state),
+    })
     this.#circuit = new Circuit({
       ...options,
       probe: () => probeStore(this.primary, options.namespace),
       beforeClose: async () => {
-        if (!(await this.#invalidations.ledger.replay())) throw this.#lastError
+        if (!(await this.invalidations.ledger.replay())) throw this.#lastError
         this.#lastOkAt = this.#now()
       },
       probeFailed: (error) => this.#probeFailed(error),
@@ -102,7 +110,7 @@ export class ResilientStore extends EventEmitter {
       (key) => this.#circuit.state === 'closed' && this.#circuitOf(key).state === 'closed' && this.#circuitOf(key).failures === 0,
       (name, command, key) => this.#withFallback(name, command, () => undefined, true, key),
     )
-    this.#invalidations = new StoreInvalidations(fallback, this.#locks, {
+    this.invalidations = new StoreInvalidations(fallback, this.#locks, {
       apply: (operation) => this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS),
       serving: () => this.#circuit.state === 'closed',
       succeeded: () => this.#circuit.succeeded(),
@@ -118,7 +126,7 @@ export class ResilientStore extends EventEmitter {
     primary.on?.('error', () => {})
     // The adapter now talks to another server (a Sentinel failover): see InvalidationLedger.
     primary.on?.('switch', () => {
-      this.#invalidations.ledger.switched()
+      this.invalidations.ledger.switched()
       this.#circuit.probeNow()
     })
   }
@@ -215,26 +223,6 @@ export class ResilientStore extends EventEmitter {
     return this.#locks.release(key, token)
   }
 
-  /** `operation` replaces the plain delete, for an invalidation that does more (moves a generation). */
-  delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
-    return this.#invalidations.delete(key, operation)
-  }
-
-  /** Runs on the primary and the fallback both, so nothing invalidated survives in either. */
-  deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
-    return this.#invalidations.deletePrefix(prefix, enumerate)
-  }
-
-  /** Another instance invalidated (the bus): forget what this one memoised of the locks it removed. */
-  invalidatedElsewhere(invalidation: Invalidation): void {
-    this.#invalidations.applied(invalidation)
-  }
-
-  /** Invalidations not yet applied to the whole primary (missed during an outage, or partial): being retried. */
-  get pendingInvalidations(): number {
-    return this.#invalidations.ledger.size
-  }
-
   /** Our time budget around an operation, unless the primary bounds its own commands. */
   #bounded<T>(pending: Promise<T>, name: string, ms = this.#options.operationTimeout): Promise<T> {
     return this.#selfTimed ? pending : withTimeout(pending, ms, name)
@@ -252,7 +240,7 @@ export class ResilientStore extends EventEmitter {
   close(): void {
     this.#circuit.close()
     this.#nodes.close()
-    this.#invalidations.ledger.close()
+    this.invalidations.ledger.close()
     this.#local.close()
   }
 
@@ -307,26 +295,6 @@ export class ResilientStore extends EventEmitter {
   #circuitOf(key: string | undefined): Circuit {
     const node = key === undefined ? undefined : this.primary.nodeOf?.(key)
     return node === undefined || this.primary.pingNode === undefined ? this.#circuit : this.#nodes.of(node)
-  }
-
-  #nodeCircuit(node: string): Circuit {
-    return new Circuit({
-      ...this.#options,
-      label: { node },
-      // Resolves at once once no slot maps to the node any more: its replica serves them now.
-      probe: () => this.primary.pingNode!(node),
-      beforeClose: async () => {
-        this.#lastOkAt = this.#now()
-      },
-      probeFailed: (error) => this.#probeFailed(error),
-      changed: (state) => this.emit('node-circuit', node, state),
-    })
-  }
-
-  /** A short-lived write inside the namespace: true once the primary takes writes again. */
-  async #writeProbe(): Promise<boolean> {
-    if (this.#circuit.state !== 'closed') return false
-    return (await this.#bounded(this.primary.set(probeKey(this.#options.namespace), '1', 1000), 'probe')) !== false
   }
 
   #now(): number {

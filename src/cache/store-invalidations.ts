@@ -21,18 +21,25 @@ export class StoreInvalidations {
     this.ledger = new InvalidationLedger(host)
   }
 
-  async delete(key: string, operation: (store: CacheStore) => Promise<boolean>): Promise<boolean> {
+  /** `operation` replaces the plain delete, for an invalidation that does more (moves a generation). */
+  async delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
     this.#locks.forget(key)
     const fromFallback = this.#fallback ? await orElse(operation(this.#fallback), false) : false
     const fromPrimary = await this.ledger.run(`key:${key}`, operation, false, key)
     return fromPrimary || fromFallback
   }
 
+  /** `enumerate` deletes the prefix on one store (see invalidation.ts), and says how many keys went. */
   async deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
     this.#locks.forgetPrefix(prefix)
     const fromFallback = this.#fallback ? await orElse(enumerate(this.#fallback), 0) : 0
     const fromPrimary = await this.ledger.run(`prefix:${prefix}`, enumerate, 0)
     return fromPrimary + fromFallback
+  }
+
+  /** Invalidations not yet applied to the whole primary (missed during an outage, or partial): being retried. */
+  get pending(): number {
+    return this.ledger.size
   }
 
   /**
