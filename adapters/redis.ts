@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type PubSub, type StoreExtras, type StoreInfo } from './contract.js'
 import { RedisConnection } from './redis-connection.js'
+import { deleteIfHolds, setIfGenerationsOn, takeLock } from './redis-guarded.js'
 import { RedisPubSub } from './redis-pubsub.js'
 import { countPrefix, mastersOf, memoryOf, unlinkPrefix } from './redis-nodes.js'
 import { ServerRole, type Role } from './redis-role.js'
-import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, fromRedis, isReadOnlyError, scanBatches, toRedis } from './redis-wire.js'
+import { BUMP_GENERATION, fromRedis, scanBatches, toRedis } from './redis-wire.js'
 import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { hasTtl, nonNegative, positive } from './checks.js'
 import { CacheError } from './errors.js'
@@ -191,19 +191,13 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
     if (this.readOnly) return undefined
     if (this.client.status !== 'ready') await this.#connection.connecting()
-    const token = randomUUID()
-    try {
-      return (await this.client.set(key, token, 'PX', Math.ceil(ttlMs), 'NX')) === 'OK' ? token : false
-    } catch (error) {
-      if (isReadOnlyError(error)) return undefined
-      throw error
-    }
+    return takeLock(this.client, key, ttlMs)
   }
 
   async releaseLock(key: string, token: string): Promise<void> {
     if (this.readOnly) return
     if (this.client.status !== 'ready') await this.#connection.connecting()
-    await this.client.eval(RELEASE_LOCK, 1, key, token)
+    await deleteIfHolds(this.client, key, token)
   }
 
   async readGenerations(keys: string[]): Promise<string[]> {
@@ -216,32 +210,15 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     await Promise.all(keys.map((key) => this.client.eval(BUMP_GENERATION, 1, key, Math.ceil(ttlMs))))
   }
 
-  /**
-   * The counters in the entry's hash slot are checked by the script, with the
-   * write. On a Cluster the others (the namespace's) live on other slots: they
-   * are read right after the write, which is taken back if one has moved.
-   * clear() moves its counter before it scans, so an entry written before the
-   * move is found by the scan and one written after is taken back here.
-   */
+  /** Stores `value` only while `generations` hold `expected` (see setIfGenerationsOn). */
   async setIfGenerations(key: string, value: unknown, ttl: number | undefined, generations: string[], expected: string[]): Promise<boolean> {
     if (!(await this.#writable())) return this.#role.skipWrite()
-    const slot = this.cluster ? clusterKeySlot(key) : -1
-    const together = generations.flatMap((g, i) => (slot === -1 || clusterKeySlot(g) === slot ? [i] : []))
-    const apart = generations.flatMap((g, i) => (together.includes(i) ? [] : [i]))
-    const payload = toRedis(value)
     try {
-      const args = [key, ...together.map((i) => generations[i]!), payload, hasTtl(ttl) ? Math.ceil(ttl) : 0, ...together.map((i) => expected[i]!)]
-      if ((await this.client.eval(SET_IF_GENERATIONS, 1 + together.length, ...args)) !== 1) return false
+      return await setIfGenerationsOn(this.client, { key, payload: toRedis(value), ttl }, generations, expected, (keys) => this.readGenerations(keys))
     } catch (error) {
       if (!this.#role.demoted(error)) throw error
       return this.#role.skipWrite()
     }
-    if (apart.length === 0) return true
-    const now = await this.readGenerations(apart.map((i) => generations[i]!))
-    if (now.every((value, j) => value === expected[apart[j]!])) return true
-    // Deletes only our own write: an entry computed after the clear stays.
-    await this.client.eval(RELEASE_LOCK, 1, key, payload)
-    return false
   }
 
   /** Clears the namespace Keyv set (`${namespace}:*`), or the whole database without one; never KEYS. */
