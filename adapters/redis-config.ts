@@ -25,13 +25,25 @@ export interface RedisStoreOptions {
   client?: Redis | Cluster
   /** Force read-only: never write. Otherwise the role is detected. */
   readOnly?: boolean
-  /** Budget of one command in ms before it fails with a timeout. Default 100. */
+  /**
+   * Budget of one command in ms before it fails with a timeout.
+   * @default 100
+   */
   operationTimeout?: number
-  /** How long start-up waits for the first connection, in ms. Default 2000. */
+  /**
+   * How long start-up waits for the first connection, in ms.
+   * @default 2000
+   */
   connectTimeout?: number
-  /** How often the replication role is checked again, in ms. Default 15000; 0 turns it off. */
+  /**
+   * How often the replication role is checked again, in ms; 0 turns it off.
+   * @default 15000
+   */
   roleCheckInterval?: number
-  /** SCAN COUNT hint and UNLINK batch size for prefix deletes. Default 500. */
+  /**
+   * SCAN COUNT hint and UNLINK batch size for prefix deletes.
+   * @default 500
+   */
   scanCount?: number
   logger?: Logger
 }

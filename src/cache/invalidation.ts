@@ -78,7 +78,7 @@ export class Invalidations {
   /** Another instance invalidated: drop this one's copies (L1 is dropped by the tier itself) and lock memos. */
   dropRemote(invalidation: Invalidation): void {
     this.#scope.forget(matcher(invalidation))
-    this.#scope.store.invalidations.applied(invalidation)
+    this.#scope.store.invalidations.forgetLocks(invalidation)
     const fallback = this.#scope.store.fallback
     if (!fallback) return
     const dropped = invalidation.kind === 'key' ? fallback.delete(invalidation.value) : fallback.deletePrefix?.(invalidation.value)

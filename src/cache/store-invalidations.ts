@@ -47,7 +47,7 @@ export class StoreInvalidations {
    * been deleted with it, and the memo would hold back this instance's refresh of the key for up
    * to the lock's TTL.
    */
-  applied(invalidation: Invalidation): void {
+  forgetLocks(invalidation: Invalidation): void {
     if (invalidation.kind === 'key') this.#locks.forget(invalidation.value)
     else this.#locks.forgetPrefix(invalidation.value)
   }
