@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   E_STORE: 'the store answered with an error',
   E_CLOSED: 'the cache was closed: invalidate(), invalidateKey() and clear() refuse rather than report a removal that did not happen',
   E_STORE_PARTIAL: 'an invalidation reached only part of the store (a Cluster master down); retried',
+  E_STORE_VALUE: 'a value the store cannot keep as it is (RedisStore keeps strings and Buffers)',
 } as const
 
 /** The library's codes, to switch on (`error.code === 'E_STORE_TIMEOUT'`). */

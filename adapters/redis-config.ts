@@ -25,13 +25,25 @@ export interface RedisStoreOptions {
   client?: Redis | Cluster
   /** Force read-only: never write. Otherwise the role is detected. */
   readOnly?: boolean
-  /** Budget of one command in ms before it fails with a timeout. Default 100. */
+  /**
+   * Budget of one command in ms before it fails with a timeout.
+   * @default 100
+   */
   operationTimeout?: number
-  /** How long start-up waits for the first connection, in ms. Default 2000. */
+  /**
+   * How long start-up waits for the first connection, in ms.
+   * @default 2000
+   */
   connectTimeout?: number
-  /** How often the replication role is checked again, in ms. Default 15000; 0 turns it off. */
+  /**
+   * How often the replication role is checked again, in ms; 0 turns it off.
+   * @default 15000
+   */
   roleCheckInterval?: number
-  /** SCAN COUNT hint and UNLINK batch size for prefix deletes. Default 500. */
+  /**
+   * SCAN COUNT hint and UNLINK batch size for prefix deletes.
+   * @default 500
+   */
   scanCount?: number
   logger?: Logger
 }
@@ -169,7 +181,7 @@ function readPem(name: string, path: string): Buffer {
   try {
     pem = readFileSync(path)
   } catch (error) {
-    throw new ConfigError(name, `a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, path)
+    throw new ConfigError(name, `a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, path, { cause: error })
   }
   if (!pem.includes('-----BEGIN ')) throw new ConfigError(name, 'a PEM file (-----BEGIN ...)', path)
   return pem
@@ -203,6 +215,9 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
     // Commands issued in one tick go out in one write: fewer syscalls here and in Redis per hit.
     enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
+    // ioredis sends CLIENT SETINFO on each connection: Redis 7.2+ refuses it to the README's
+    // restricted ACL user (an ACL LOG entry each time), and 7.0 does not know it.
+    disableClientInfo: true,
     // The first retry at once: after Sentinel's +switch-master the new primary is already there.
     retryStrategy: (times) => (times === 1 ? 0 : Math.min(100 * times, 1000)),
     ...(options.username !== undefined && { username: options.username }),

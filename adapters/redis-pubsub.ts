@@ -76,7 +76,7 @@ export class RedisPubSub implements PubSub {
   #subscriberOptions(): RedisOptions {
     const base: RedisOptions = this.#client instanceof Cluster ? { ...(this.#firstMaster()?.options ?? {}) } : { ...this.#client.options }
     // A subscriber waits for its server rather than failing fast: reconnect forever, no command timeout.
-    return { ...base, enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null, autoResubscribe: false, retryStrategy: (times: number) => Math.min(1000, 50 * times) }
+    return { ...base, enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null, autoResubscribe: false, disableClientInfo: true, retryStrategy: (times: number) => Math.min(1000, 50 * times) }
   }
 
   #firstMaster(): Redis | undefined {

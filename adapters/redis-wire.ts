@@ -1,5 +1,6 @@
 /** How values, replies and waits travel between RedisStore and ioredis: small pure helpers. */
 import type { Cluster, Redis } from 'ioredis'
+import { CacheError } from './errors.js'
 import { ReplyError } from 'ioredis'
 
 /**
@@ -66,17 +67,21 @@ export function toRedis(value: unknown): string | Buffer {
   if (typeof value === 'string') return value
   if (Buffer.isBuffer(value)) return Buffer.concat([TAG, value])
   if (value instanceof Uint8Array) return Buffer.concat([TAG, value])
-  throw new TypeError(`RedisStore stores strings and Buffers, got ${typeof value}`)
+  throw new StoreValueError(value)
+}
+
+/** A value RedisStore cannot keep as it is: it stores strings and Buffers (the cache encodes its entries to bytes). */
+export class StoreValueError extends CacheError {
+  constructor(value: unknown) {
+    super('E_STORE_VALUE', `RedisStore stores strings and Buffers, got ${value === null ? 'null' : typeof value}`)
+    this.name = 'StoreValueError'
+  }
 }
 
 export function fromRedis(value: Buffer | null): string | Buffer | undefined {
   if (value === null) return undefined
   if (value[0] === BINARY_TAG) return value.subarray(1)
   return value.toString('utf8')
-}
-
-export function hasTtl(ttl: number | undefined): ttl is number {
-  return typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0
 }
 
 /** A Redis error reply's first word is its code; READONLY is what a replica answers to a write. */

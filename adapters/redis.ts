@@ -1,15 +1,15 @@
-import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { Cluster, type Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type PubSub, type StoreExtras, type StoreInfo } from './contract.js'
+import { RedisConnection } from './redis-connection.js'
+import { deleteIfHolds, setIfGenerationsOn, takeLock } from './redis-guarded.js'
 import { RedisPubSub } from './redis-pubsub.js'
 import { countPrefix, mastersOf, memoryOf, unlinkPrefix } from './redis-nodes.js'
 import { ServerRole, type Role } from './redis-role.js'
-import { BUMP_GENERATION, RELEASE_LOCK, SET_IF_GENERATIONS, absorbLaterSocketErrors, fromRedis, hasTtl, isReadOnlyError, scanBatches, toRedis, waitForReady } from './redis-wire.js'
+import { BUMP_GENERATION, fromRedis, scanBatches, toRedis } from './redis-wire.js'
 import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
-import { nonNegative, positive } from './checks.js'
-import { asStoreError } from './store-errors.js'
+import { hasTtl, nonNegative, positive } from './checks.js'
 import { CacheError } from './errors.js'
 import type { Env } from './env.js'
 
@@ -38,7 +38,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   /**
    * Standalone and Sentinel: each command settles on its own (command timeout, no offline queue)
    * within operationTimeout, after at most half as long again waiting for a connection under way
-   * (see #connecting). Not on a Cluster: after a master dies, ioredis retries a command on a
+   * (see RedisConnection.connecting). Not on a Cluster: after a master dies, ioredis retries a command on a
    * closed connection with slot refreshes for a second or more (issue 19), so the cache must arm
    * its own timer there.
    */
@@ -46,14 +46,9 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     return this.cluster ? undefined : this.opts.operationTimeout * 1.5
   }
   #role: ServerRole
-  #everReady = false
-  #firstReady: Promise<boolean>
-  #settling: Promise<unknown> | undefined
-  /** Shared by the commands that arrive while a reconnection is under way. */
-  #reconnecting: Promise<unknown> | undefined
+  #connection: RedisConnection
   #scanCount: number
   #logger: Logger
-  #lastError: CacheError | undefined
 
   constructor(options: RedisStoreOptions = {}) {
     super()
@@ -76,24 +71,10 @@ export class RedisStore extends EventEmitter implements StoreExtras {
       events: this,
     })
     this.opts = { dialect: 'redis', url: describeTarget(options), operationTimeout }
-    this.client.on('error', (error: unknown) => {
-      absorbLaterSocketErrors(this.client)
-      this.#lastError = asStoreError(error, 'connection')
-      this.#emitError(error)
-    })
-    const onReady = (): void => {
-      this.#everReady = true
-      this.#lastError = undefined
-      this.#role.connected()
-      this.#settling = this.cluster ? this.#connectMasters() : this.checkRole()
-    }
-    this.client.on('ready', onReady)
-    // A client handed in already connected never emits 'ready' again.
-    if (this.client.status === 'ready') onReady()
-    // Ready means the role is known too, so a replica skips even the very first write.
-    this.#firstReady = waitForReady(this.client, connectTimeout).then(async (ok) => {
-      if (ok) await this.#settling
-      return ok
+    this.#connection = new RedisConnection(this.client, this.cluster, this.#role, {
+      operationTimeout,
+      connectTimeout,
+      emitError: (error) => this.#emitError(error),
     })
   }
 
@@ -104,7 +85,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** Resolves true once connected, or false when connectTimeout passed first. Never rejects. */
   ready(): Promise<boolean> {
-    return this.#firstReady
+    return this.#connection.ready()
   }
 
   get readOnly(): boolean {
@@ -117,7 +98,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** The client's last error of its own (refused password, certificate, refused connection), classified; cleared once ready. */
   get lastError(): CacheError | undefined {
-    return this.#lastError
+    return this.#connection.lastError
   }
 
   /** On a Cluster, the master of the key's slot (host:port, as ioredis's slot map names it). */
@@ -137,18 +118,18 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   /** PING: needs no key, so it works for an ACL user restricted to the cache's keys. */
   async ping(): Promise<void> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     await this.client.ping()
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     return fromRedis(await this.client.getBuffer(key)) as T | undefined
   }
 
   async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
     if (keys.length === 0) return []
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     if (this.cluster && clusterKeySlot.generateMulti(keys) === -1) {
       return Promise.all(keys.map((key) => this.get<T>(key)))
     }
@@ -175,7 +156,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async has(key: string): Promise<boolean> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     return (await this.client.exists(key)) === 1
   }
 
@@ -209,20 +190,14 @@ export class RedisStore extends EventEmitter implements StoreExtras {
 
   async acquireLock(key: string, ttlMs: number): Promise<string | false | undefined> {
     if (this.readOnly) return undefined
-    if (this.client.status !== 'ready') await this.#connecting()
-    const token = randomUUID()
-    try {
-      return (await this.client.set(key, token, 'PX', Math.ceil(ttlMs), 'NX')) === 'OK' ? token : false
-    } catch (error) {
-      if (isReadOnlyError(error)) return undefined
-      throw error
-    }
+    if (this.client.status !== 'ready') await this.#connection.connecting()
+    return takeLock(this.client, key, ttlMs)
   }
 
   async releaseLock(key: string, token: string): Promise<void> {
     if (this.readOnly) return
-    if (this.client.status !== 'ready') await this.#connecting()
-    await this.client.eval(RELEASE_LOCK, 1, key, token)
+    if (this.client.status !== 'ready') await this.#connection.connecting()
+    await deleteIfHolds(this.client, key, token)
   }
 
   async readGenerations(keys: string[]): Promise<string[]> {
@@ -235,32 +210,15 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     await Promise.all(keys.map((key) => this.client.eval(BUMP_GENERATION, 1, key, Math.ceil(ttlMs))))
   }
 
-  /**
-   * The counters in the entry's hash slot are checked by the script, with the
-   * write. On a Cluster the others (the namespace's) live on other slots: they
-   * are read right after the write, which is taken back if one has moved.
-   * clear() moves its counter before it scans, so an entry written before the
-   * move is found by the scan and one written after is taken back here.
-   */
+  /** Stores `value` only while `generations` hold `expected` (see setIfGenerationsOn). */
   async setIfGenerations(key: string, value: unknown, ttl: number | undefined, generations: string[], expected: string[]): Promise<boolean> {
     if (!(await this.#writable())) return this.#role.skipWrite()
-    const slot = this.cluster ? clusterKeySlot(key) : -1
-    const together = generations.flatMap((g, i) => (slot === -1 || clusterKeySlot(g) === slot ? [i] : []))
-    const apart = generations.flatMap((g, i) => (together.includes(i) ? [] : [i]))
-    const payload = toRedis(value)
     try {
-      const args = [key, ...together.map((i) => generations[i]!), payload, hasTtl(ttl) ? Math.ceil(ttl) : 0, ...together.map((i) => expected[i]!)]
-      if ((await this.client.eval(SET_IF_GENERATIONS, 1 + together.length, ...args)) !== 1) return false
+      return await setIfGenerationsOn(this.client, { key, payload: toRedis(value), ttl }, generations, expected, (keys) => this.readGenerations(keys))
     } catch (error) {
       if (!this.#role.demoted(error)) throw error
       return this.#role.skipWrite()
     }
-    if (apart.length === 0) return true
-    const now = await this.readGenerations(apart.map((i) => generations[i]!))
-    if (now.every((value, j) => value === expected[apart[j]!])) return true
-    // Deletes only our own write: an entry computed after the clear stays.
-    await this.client.eval(RELEASE_LOCK, 1, key, payload)
-    return false
   }
 
   /** Clears the namespace Keyv set (`${namespace}:*`), or the whole database without one; never KEYS. */
@@ -280,13 +238,13 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async countPrefix(prefix: string, signal?: AbortSignal): Promise<number> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     return countPrefix(this.client, prefix, this.#scanCount, signal)
   }
 
   /** Yields [key, value] under `${namespace}:` (every key without one) by SCAN on every master; never KEYS. */
   async *iterator<T>(namespace?: string): AsyncGenerator<[string, T], void> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     const prefix = namespace === undefined ? '' : `${namespace}:`
     for (const node of mastersOf(this.client)) {
       for await (const keys of scanBatches(node, prefix, this.#scanCount)) {
@@ -301,7 +259,7 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   }
 
   async info(): Promise<StoreInfo> {
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     return { backend: 'redis', role: this.#role.role, readOnly: this.readOnly, ...(await memoryOf(this.client)) }
   }
 
@@ -330,36 +288,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
   /** Whether a write may go out; before the first connection it waits (bounded) to learn the role. */
   async #writable(): Promise<boolean> {
     if (this.#role.forcedReadOnly) return false
-    if (this.client.status !== 'ready') await this.#connecting()
+    if (this.client.status !== 'ready') await this.#connection.connecting()
     return !this.readOnly
-  }
-
-  /**
-   * While a connection is under way (the first one, or a reconnection: after Sentinel's
-   * +switch-master it takes a few milliseconds), a command waits for it instead of failing at once,
-   * but no longer than half an operation's budget (see settlesWithinMs): a switch of primary
-   * must not open the cache's circuit and lose the cross-instance lock. Checked inline by
-   * callers, so a connected store pays no extra await.
-   */
-  #connecting(): Promise<unknown> {
-    const { status } = this.client
-    if (status === 'end' || status === 'close') return Promise.resolve()
-    const waitMs = this.opts.operationTimeout / 2
-    if (this.#everReady) {
-      this.#reconnecting ??= waitForReady(this.client, waitMs).finally(() => (this.#reconnecting = undefined))
-      return this.#reconnecting
-    }
-    let timer: NodeJS.Timeout | undefined
-    const budget = new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))
-    return Promise.race([this.#firstReady, budget]).finally(() => clearTimeout(timer))
-  }
-
-  /**
-   * A Cluster connects to each master lazily, on the first command for one of its slots; doing
-   * it up front keeps that connect out of the first requests' operation timeout.
-   */
-  async #connectMasters(): Promise<void> {
-    await Promise.all(mastersOf(this.client).map((node) => node.ping().catch(() => undefined)))
   }
 
   #emitError(error: unknown): void {

@@ -126,18 +126,28 @@ export class Circuit {
   }
 }
 
+export interface NodeCircuitsOptions extends Omit<CircuitOptions, 'label' | 'probe' | 'changed'> {
+  /** Asks one server whether it answers. */
+  probe(node: string): Promise<unknown>
+  changed(node: string, state: CircuitState): void
+}
+
 /** One circuit per server of a store that spreads its keys (a Cluster's masters), made on first use. */
 export class NodeCircuits {
   readonly #circuits = new Map<string, Circuit>()
-  readonly #make: (node: string) => Circuit
+  readonly #options: NodeCircuitsOptions
 
-  constructor(make: (node: string) => Circuit) {
-    this.#make = make
+  constructor(options: NodeCircuitsOptions) {
+    this.#options = options
   }
 
   of(node: string): Circuit {
     let circuit = this.#circuits.get(node)
-    if (!circuit) this.#circuits.set(node, (circuit = this.#make(node)))
+    if (!circuit) {
+      const options = this.#options
+      circuit = new Circuit({ ...options, label: { node }, probe: () => options.probe(node), changed: (state) => options.changed(node, state) })
+      this.#circuits.set(node, circuit)
+    }
     return circuit
   }
 

@@ -7,7 +7,6 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
-import { LRUCache } from 'lru-cache'
 import type { Logger } from '../../adapters/contract.js'
 import type { CacheTarget } from './cache-target.js'
 import type { Lookup, Outcome, Plan } from './engine-types.js'
@@ -16,7 +15,9 @@ import { OptionError } from './errors.js'
 import { Flights, PeerLock, lockKeyOf } from './flight.js'
 import { generationsOf } from './generations.js'
 import { Invalidations } from './invalidation.js'
-import { bucketEndMs, bucketOf, cacheKey, keyPrefix, variantOf } from './keys.js'
+import { bucketEndMs } from './keys.js'
+import { Planner } from './planner.js'
+import { ComputeTiming } from './compute-timing.js'
 import { LocalTier } from './local-tier.js'
 import { CacheStats, computeEvent, HealthReader, type CacheEvents, type CacheHealth, type CacheResult, type ComputeEvent, type LookupEvent } from './metrics.js'
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions, type ResolvedRoute } from './options.js'
@@ -43,14 +44,9 @@ export class CacheEngine {
   /** Where the public events go: the ResponseCache. */
   readonly #events: EventEmitter<CacheEvents>
   #hashTag: boolean
-  // Every per-name and per-key map is bounded: names come from routes, but a cache mounted on
-  // paths sees as many keys as clients care to send (each map evicts its least recently used).
-  /** Observed computation time per route name, for refresh-ahead timing. */
-  #computeMs = new LRUCache<string, number>({ max: 1000 })
-  /** Next-bucket keys warmed in this process, so each is warmed once. */
-  #warmed = new LRUCache<string, number>({ max: 10_000 })
-  /** Key prefix per route name: encoding a name (and hashing a long one) is not free. */
-  #prefixes = new LRUCache<string, string>({ max: 1000 })
+  /** Computation times: the shared lock's TTL and when to warm the next bucket. */
+  #timing = new ComputeTiming()
+  #planner: Planner
   /** Entries go to the primary as text unless it says it keeps Buffers byte for byte. */
   #asText: boolean
   #closed = false
@@ -76,6 +72,7 @@ export class CacheEngine {
     this.logger = this.options.logger
     const primary = this.options.store
     this.#hashTag = this.options.hashTag
+    this.#planner = new Planner(this.options.namespace, this.#hashTag)
     this.#asText = primary.buffers !== true
     this.#freshValues = (primary.opts as { dialect?: string } | undefined)?.dialect === 'redis'
     this.store = new ResilientStore(primary, this.options.fallback, this.options)
@@ -88,7 +85,7 @@ export class CacheEngine {
       local: this.#local,
       logger: this.logger,
       forget: (match) => this.#forget(match),
-      routePrefixes: () => this.#prefixes.values(),
+      routePrefixes: () => this.#planner.prefixes(),
     })
     this.#health = new HealthReader(this.store, this.stats, `${this.options.namespace}:`, () => this.#closed, () => this.#local?.health() ?? null)
     this.store.on('circuit', (state: CircuitState) => {
@@ -113,22 +110,7 @@ export class CacheEngine {
 
   /** `codings`: the accepted content codings, for a route whose answers are compressed (encoding.ts). */
   plan(route: ResolvedRoute, target: CacheTarget, search: string, headers: IncomingHttpHeaders, codings?: string): Plan {
-    const { name } = target
-    const prefix = target.resource === '' ? this.#prefix(name) : `${this.#prefix(name)}${target.resource}:`
-    const variant =
-      route.vary.length === 0 && (route.query === false || search === '') && codings === undefined
-        ? ''
-        : variantOf({ search, query: route.query, vary: route.vary, headers, codings })
-    const bucket = bucketOf(this.now(), route.window)
-    return {
-      route,
-      name,
-      bucket,
-      current: cacheKey(prefix, bucket, variant),
-      previous: cacheKey(prefix, bucket - 1, variant),
-      next: cacheKey(prefix, bucket + 1, variant),
-      codings,
-    }
+    return this.#planner.plan(route, target, search, headers, codings, this.now())
   }
 
   /**
@@ -176,7 +158,7 @@ export class CacheEngine {
    * without delaying the caller, and the lock released once it is stored.
    */
   fill(plan: Plan, key: string, reason: ComputeEvent['reason'], compute: () => Promise<Outcome>): Promise<Outcome> {
-    const lock = new PeerLock(this.store, lockKeyOf(key), this.#lockTtl(plan), async () => {
+    const lock = new PeerLock(this.store, lockKeyOf(key), this.#timing.lockTtl(plan.name), async () => {
       const entry = this.#decode(await this.store.get(key))
       return entry && (!isErrorStatus(entry.status) || this.#errorFresh(entry, plan.route)) ? entry : undefined
     })
@@ -221,14 +203,9 @@ export class CacheEngine {
     // sees the outcome); anything unstamped is stamped now.
     if (outcome.entry && outcome.entry.created === 0) outcome.entry.created = this.now()
     this.stats.computations++
-    this.#observeCompute(plan.name, ms)
+    this.#timing.observe(plan.name, ms)
     if (this.#events.listenerCount('compute') > 0) this.#events.emit('compute', computeEvent(plan.name, ms, reason, outcome))
     return outcome
-  }
-
-  /** Long enough to cover a computation (three times the observed time, at least 10 s), at most 5 min. */
-  #lockTtl(plan: Plan): number {
-    return Math.min(300_000, Math.max(10_000, 3 * (this.#computeMs.get(plan.name) ?? 0)))
   }
 
   /**
@@ -248,19 +225,9 @@ export class CacheEngine {
     return read ? this.store.setIfGenerations(key, value, Math.ceil(ttl), read) : this.store.set(key, value, Math.ceil(ttl))
   }
 
-  /**
-   * Whether a request for `plan` should compute the next bucket now: warm is
-   * on, the bucket ends within the lead time (observed computation time with
-   * margin), and this process has not warmed that key yet.
-   */
+  /** Whether a request for `plan` should compute the next bucket now (see ComputeTiming.shouldWarm). */
   shouldWarm(plan: Plan): boolean {
-    if (!plan.route.warm || this.#warmed.has(plan.next) || this.flights.has(plan.next)) return false
-    const left = bucketEndMs(plan.bucket, plan.route.windowMs) - this.now()
-    const lead = Math.min(plan.route.windowMs / 2, 2 * (this.#computeMs.get(plan.name) ?? 0) + 1000)
-    if (left > lead) return false
-    this.#warmed.set(plan.next, plan.bucket + 1)
-    for (const [key, bucket] of [...this.#warmed.entries()]) if (bucket <= plan.bucket) this.#warmed.delete(key)
-    return true
+    return this.#timing.shouldWarm(plan, this.now(), (key) => this.flights.has(key))
   }
 
   recordLookup(name: string, result: CacheResult, started: number): void {
@@ -290,7 +257,7 @@ export class CacheEngine {
    */
   #forget(match: (key: string) => boolean): void {
     this.flights.forget(match)
-    for (const key of this.#warmed.keys()) if (match(key)) this.#warmed.delete(key)
+    this.#timing.forget(match)
   }
 
   /** Status, backend, circuit, role, keys and memory of the serving store (read at most once a second), and the counters. */
@@ -320,15 +287,6 @@ export class CacheEngine {
     return entry ?? undefined
   }
 
-  #prefix(name: string): string {
-    let prefix = this.#prefixes.get(name)
-    if (prefix === undefined) {
-      prefix = keyPrefix(this.options.namespace, name, this.#hashTag)
-      this.#prefixes.set(name, prefix)
-    }
-    return prefix
-  }
-
   /** An error entry lasts errorTtl by the cache's clock: a store's TTL is coarse, or ignored by some Keyv stores. */
   #errorFresh(entry: CachedEntry, route: ResolvedRoute): boolean {
     return this.now() < entry.created + route.errorTtlMs
@@ -336,10 +294,5 @@ export class CacheEngine {
 
   #withinStale(entry: CachedEntry, route: ResolvedRoute): boolean {
     return this.now() < bucketEndMs(entry.bucket, route.windowMs) + route.staleMs
-  }
-
-  #observeCompute(name: string, ms: number): void {
-    const before = this.#computeMs.get(name)
-    this.#computeMs.set(name, before === undefined ? ms : 0.7 * before + 0.3 * ms)
   }
 }

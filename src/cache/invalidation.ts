@@ -75,9 +75,10 @@ export class Invalidations {
     return result
   }
 
-  /** Another instance invalidated: drop this one's copies (L1 is dropped by the tier itself). */
+  /** Another instance invalidated: drop this one's copies (L1 is dropped by the tier itself) and lock memos. */
   dropRemote(invalidation: Invalidation): void {
     this.#scope.forget(matcher(invalidation))
+    this.#scope.store.invalidations.forgetLocks(invalidation)
     const fallback = this.#scope.store.fallback
     if (!fallback) return
     const dropped = invalidation.kind === 'key' ? fallback.delete(invalidation.value) : fallback.deletePrefix?.(invalidation.value)
@@ -94,8 +95,8 @@ export class Invalidations {
     const { store } = this.#scope
     return this.#invalidating({ kind: 'key', value: key }, () =>
       generation === undefined
-        ? store.delete(key)
-        : store.delete(key, async (store) => {
+        ? store.invalidations.delete(key)
+        : store.invalidations.delete(key, async (store) => {
             await bumpGenerations(store, [generation])
             const [removed] = await Promise.all([store.delete(key), store.delete(lockKeyOf(key))])
             return removed === true
@@ -117,7 +118,7 @@ export class Invalidations {
 
   /** Moves the generations first, then deletes: a write checked before the move lands before the delete starts. */
   #deletePrefix(prefix: string, generations: string[]): Promise<number> {
-    return this.#scope.store.deletePrefix(prefix, async (store) => {
+    return this.#scope.store.invalidations.deletePrefix(prefix, async (store) => {
       await bumpGenerations(store, generations)
       return deletePrefix(store, prefix, this.#scope.logger)
     })
@@ -128,7 +129,7 @@ export class Invalidations {
    * a Cluster master was), retried until they do: above 0, the last answer was partial.
    */
   get pending(): number {
-    return this.#scope.store.pendingInvalidations
+    return this.#scope.store.invalidations.pending
   }
 
   /** Waits for the invalidation messages still being sent. */

@@ -1,27 +1,20 @@
 import { EventEmitter } from 'node:events'
 import type { KeyvStoreAdapter } from 'keyv'
 import type { CacheStore, Logger, StoreInfo } from '../../adapters/contract.js'
-import { asStoreError, storeErrorCode } from '../../adapters/store-errors.js'
-import { CacheError } from './errors.js'
-import { RefusedWrites } from './refused-writes.js'
-import { readGenerations, setIfGenerations, type Generations } from './generations.js'
+import { asStoreError } from '../../adapters/store-errors.js'
+import type { CacheError } from './errors.js'
+import { LocalCopies } from './local-copies.js'
+import { explainFailure, probeStore } from './store-probe.js'
+import { GuardedWrites, type GenerationSnapshot } from './guarded-writes.js'
 import { SharedLocks } from './shared-locks.js'
 import { Circuit, NodeCircuits, type CircuitState } from './circuit.js'
-import { InvalidationLedger, type Invalidator } from './invalidation-ledger.js'
+import { StoreInvalidations } from './store-invalidations.js'
 import { orElse, readMany, withTimeout } from './store-calls.js'
 
 /** An invalidation may walk a whole keyspace (SCAN, or an adapter's iterator): a budget of its own. */
 const INVALIDATE_BUDGET_MS = 30_000
 
-export type { CircuitState }
-
-/** Generations as read from one store, while the circuit (and the key's node circuit) was in one state. */
-export interface GenerationSnapshot extends Generations {
-  store: CacheStore
-  epoch: number
-  /** On a Cluster: the circuit of the node the counters were read from, and its epoch then. */
-  node?: { circuit: Circuit; epoch: number }
-}
+export type { CircuitState, GenerationSnapshot }
 
 export interface ResilientStoreOptions {
   operationTimeout: number
@@ -58,12 +51,14 @@ export class ResilientStore extends EventEmitter {
   /** On a Cluster: one circuit per master, for the operations on its keys (see #circuitOf). */
   #nodes: NodeCircuits
   #lastError: CacheError | undefined
-  #ledger: InvalidationLedger
   #locks: SharedLocks
+  /** Invalidations on both stores, retried on the primary until they reach all of it. */
+  readonly invalidations: StoreInvalidations
   /** The primary bounds its own operations within our budget: no timer per operation. */
   #selfTimed: boolean
-  /** Whether the primary answers reads but refuses writes (out of memory): answers are then kept locally. */
-  #writes: RefusedWrites
+  /** Answers kept locally while the primary answers reads but skips or refuses writes. */
+  #local: LocalCopies
+  #guarded: GuardedWrites
   #lastOkAt = 0
   #lastRole: string | undefined
 
@@ -74,17 +69,40 @@ export class ResilientStore extends EventEmitter {
     this.#options = options
     const within = (primary as CacheStore).settlesWithinMs
     this.#selfTimed = typeof within === 'number' && within <= options.operationTimeout
-    this.#writes = new RefusedWrites(() => this.#writeProbe(), options.probeInterval, options.logger, (state) => this.emit('writes', state))
-    this.#nodes = new NodeCircuits((node) => this.#nodeCircuit(node))
+    this.#local = new LocalCopies(primary, fallback, {
+      serving: () => this.#circuit.state === 'closed',
+      bounded: (pending, name) => this.#bounded(pending, name),
+      namespace: options.namespace,
+      probeInterval: options.probeInterval,
+      logger: options.logger,
+      changed: (state) => this.emit('writes', state),
+    })
+    this.#nodes = new NodeCircuits({
+      ...options,
+      // Resolves at once once no slot maps to the node any more: its replica serves them now.
+      probe: (node) => this.primary.pingNode!(node),
+      beforeClose: async () => {
+        this.#lastOkAt = this.#now()
+      },
+      probeFailed: (error) => this.#probeFailed(error),
+      changed: (node, state) => this.emit('node-circuit', node, state),
+    })
     this.#circuit = new Circuit({
       ...options,
-      probe: () => this.#probeOnce(),
+      probe: () => probeStore(this.primary, options.namespace),
       beforeClose: async () => {
-        if (!(await this.#ledger.replay())) throw this.#lastError
+        if (!(await this.invalidations.ledger.replay())) throw this.#lastError
         this.#lastOkAt = this.#now()
       },
       probeFailed: (error) => this.#probeFailed(error),
       changed: (state) => this.emit('circuit', state),
+    })
+    this.#guarded = new GuardedWrites({
+      primary: this.primary,
+      circuit: this.#circuit,
+      circuitOf: (key) => this.#circuitOf(key),
+      run: (name, operation, otherwise, primaryOnly, key) => this.#withFallback(name, operation, otherwise, primaryOnly, key),
+      local: this.#local,
     })
     this.#locks = new SharedLocks(
       primary,
@@ -92,7 +110,7 @@ export class ResilientStore extends EventEmitter {
       (key) => this.#circuit.state === 'closed' && this.#circuitOf(key).state === 'closed' && this.#circuitOf(key).failures === 0,
       (name, command, key) => this.#withFallback(name, command, () => undefined, true, key),
     )
-    this.#ledger = new InvalidationLedger({
+    this.invalidations = new StoreInvalidations(fallback, this.#locks, {
       apply: (operation) => this.#bounded(operation(this.primary), 'invalidate', INVALIDATE_BUDGET_MS),
       serving: () => this.#circuit.state === 'closed',
       succeeded: () => this.#circuit.succeeded(),
@@ -108,7 +126,7 @@ export class ResilientStore extends EventEmitter {
     primary.on?.('error', () => {})
     // The adapter now talks to another server (a Sentinel failover): see InvalidationLedger.
     primary.on?.('switch', () => {
-      this.#ledger.switched()
+      this.invalidations.ledger.switched()
       this.#circuit.probeNow()
     })
   }
@@ -133,7 +151,7 @@ export class ResilientStore extends EventEmitter {
 
   /** Why the primary refuses writes while it still serves reads (out of memory), or undefined. */
   get writesRefused(): CacheError | undefined {
-    return this.#writes.error
+    return this.#local.refused
   }
 
   /** The primary's role and when it last answered; undefined before it ever did. */
@@ -195,63 +213,27 @@ export class ResilientStore extends EventEmitter {
       false,
       key,
     )
-    if (accepted) this.#writes.accepted()
-    return stored || this.#keepLocal(key, value, ttl)
+    if (accepted) this.#local.accepted()
+    return stored || this.#local.keep(key, value, ttl)
   }
 
   /** Reads generation counters from the store serving now; undefined when no store could answer. */
-  async readGenerations(keys: string[]): Promise<GenerationSnapshot | undefined> {
-    const epoch = this.#circuit.epoch
-    // The route's counter shares the entry's hash tag: its node is the entry's.
-    const circuit = this.#circuitOf(keys[0])
-    const node = circuit === this.#circuit ? undefined : { circuit, epoch: circuit.epoch }
-    let from: CacheStore | undefined
-    const read = (store: CacheStore): Promise<string[] | undefined> => {
-      from = store
-      return readGenerations(store, keys)
-    }
-    const values = await this.#withFallback('generations', read, () => undefined, false, keys[0])
-    return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch, ...(node && { node }) }
+  readGenerations(keys: string[]): Promise<GenerationSnapshot | undefined> {
+    return this.#guarded.read(keys)
   }
 
-  /**
-   * Writes an entry only to the store its snapshot was read from: counters of
-   * the fallback say nothing about the primary's. To the primary only while the
-   * circuit has not opened or closed since, so a computation that began during
-   * an outage is not stored once Redis is back, where the invalidations made
-   * during the outage have been replayed; nor one that began before it. To the
-   * fallback also when the circuit opened after the read (the primary failed
-   * the read, then the threshold was reached), as long as the fallback serves:
-   * otherwise each instance computed every key twice at each outage (issue 19, item 5).
-   */
-  async setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
-    if (read.store !== this.primary) {
-      const circuit = read.node?.circuit ?? this.#circuit
-      const epoch = read.node?.epoch ?? read.epoch
-      if (circuit.epoch !== epoch && circuit.state === 'closed') return false
-      return orElse(setIfGenerations(read.store, key, value, ttl, read), false)
-    }
-    if (read.epoch !== this.#circuit.epoch || (read.node && read.node.epoch !== read.node.circuit.epoch)) return false
-    const stored = await this.#withFallback('set', (store) => setIfGenerations(store, key, value, ttl, read), () => false, true, key)
-    if (stored) this.#writes.accepted()
-    return stored || this.#keepLocal(key, value, ttl)
+  /** Writes an entry only if no invalidation came since `read` (see GuardedWrites.write). */
+  setIfGenerations(key: string, value: unknown, ttl: number, read: GenerationSnapshot): Promise<boolean> {
+    return this.#guarded.write(key, value, ttl, read)
   }
 
-  /** On a read-only primary, or one out of memory, the answer is kept in the fallback. */
-  #keepLocal(key: string, value: unknown, ttl: number): Promise<boolean> | false {
-    if (!this.#keepsLocal()) return false
-    return orElse(this.fallback!.set(key, value, ttl).then((ok: unknown) => ok !== false), false)
-  }
-
-  /** True while the primary serves reads but skips or refuses writes, and a fallback can keep local copies. */
+  // The read path (getMany) names these two; the local copies live in LocalCopies.
   #keepsLocal(): boolean {
-    return this.#circuit.state === 'closed' && this.fallback !== undefined && (this.primary.readOnly === true || this.#writes.error !== undefined)
+    return this.#local.kept
   }
 
-  async #fillFromFallback(keys: string[], values: unknown[]): Promise<unknown[]> {
-    if (values.every((value) => value !== undefined)) return values
-    const local = await orElse(readMany(this.fallback!, keys), [] as unknown[])
-    return values.map((value, i) => value ?? local[i])
+  #fillFromFallback(keys: string[], values: unknown[]): Promise<unknown[]> {
+    return this.#local.fill(keys, values)
   }
 
   /** The lock shared with other processes (see SharedLocks): a token, false when a peer holds it, undefined when none can be had. */
@@ -261,27 +243,6 @@ export class ResilientStore extends EventEmitter {
 
   releaseLock(key: string, token: string): Promise<unknown> {
     return this.#locks.release(key, token)
-  }
-
-  /** `operation` replaces the plain delete, for an invalidation that does more (moves a generation). */
-  async delete(key: string, operation: (store: CacheStore) => Promise<boolean> = (store) => store.delete(key)): Promise<boolean> {
-    this.#locks.forget(key)
-    const fromFallback = this.fallback ? await orElse(operation(this.fallback), false) : false
-    const fromPrimary = await this.#ledger.run(`key:${key}`, operation, false, key)
-    return fromPrimary || fromFallback
-  }
-
-  /** Runs on the primary and the fallback both, so nothing invalidated survives in either. */
-  async deletePrefix(prefix: string, enumerate: (store: CacheStore) => Promise<number>): Promise<number> {
-    this.#locks.forgetPrefix(prefix)
-    const fromFallback = this.fallback ? await orElse(enumerate(this.fallback), 0) : 0
-    const fromPrimary = await this.#ledger.run(`prefix:${prefix}`, enumerate, 0)
-    return fromPrimary + fromFallback
-  }
-
-  /** Invalidations not yet applied to the whole primary (missed during an outage, or partial): being retried. */
-  get pendingInvalidations(): number {
-    return this.#ledger.size
   }
 
   /** Our time budget around an operation, unless the primary bounds its own commands. */
@@ -301,8 +262,8 @@ export class ResilientStore extends EventEmitter {
   close(): void {
     this.#circuit.close()
     this.#nodes.close()
-    this.#ledger.close()
-    this.#writes.close()
+    this.invalidations.ledger.close()
+    this.#local.close()
   }
 
   /**
@@ -334,16 +295,16 @@ export class ResilientStore extends EventEmitter {
   }
 
   #probeFailed(error: unknown): CacheError {
-    this.#lastError = this.#explain(asStoreError(error, 'probe'))
+    this.#lastError = explainFailure(asStoreError(error, 'probe'), this.primary)
     this.emit('store-error', this.#lastError)
     return this.#lastError
   }
 
   #recordFailure(error: unknown, operation: string, circuit: Circuit): void {
-    this.#lastError = this.#explain(asStoreError(error, operation))
+    this.#lastError = explainFailure(asStoreError(error, operation), this.primary)
     this.emit('store-error', this.#lastError)
     // A store out of memory still answers: refused writes go to the fallback, the circuit stays closed.
-    if (this.#lastError.code === 'E_STORE_OOM') return this.#writes.refused(this.#lastError)
+    if (this.#lastError.code === 'E_STORE_OOM') return this.#local.refusedBy(this.#lastError)
     circuit.failed(this.#lastError)
   }
 
@@ -356,54 +317,6 @@ export class ResilientStore extends EventEmitter {
   #circuitOf(key: string | undefined): Circuit {
     const node = key === undefined ? undefined : this.primary.nodeOf?.(key)
     return node === undefined || this.primary.pingNode === undefined ? this.#circuit : this.#nodes.of(node)
-  }
-
-  #nodeCircuit(node: string): Circuit {
-    return new Circuit({
-      ...this.#options,
-      label: { node },
-      // Resolves at once once no slot maps to the node any more: its replica serves them now.
-      probe: () => this.primary.pingNode!(node),
-      beforeClose: async () => {
-        this.#lastOkAt = this.#now()
-      },
-      probeFailed: (error) => this.#probeFailed(error),
-      changed: (state) => this.emit('node-circuit', node, state),
-    })
-  }
-
-  /**
-   * A command that failed only because the connection is down says nothing of
-   * why; the client's own last error (a refused password, a certificate) does.
-   */
-  #explain(error: CacheError): CacheError {
-    if (error.code !== 'E_STORE_CONNECTION' && error.code !== 'E_STORE') return error
-    const reason = this.primary.lastError
-    const code = storeErrorCode(reason)
-    if (code === undefined || code === 'E_STORE_CONNECTION' || !(reason instanceof Error)) return error
-    return new CacheError(code, `${error.message} (${reason.message})`, { cause: reason })
-  }
-
-  /** A short-lived write inside the namespace: true once the primary takes writes again. */
-  async #writeProbe(): Promise<boolean> {
-    if (this.#circuit.state !== 'closed') return false
-    return (await this.#bounded(this.primary.set(this.#probeKey(), '1', 1000), 'probe')) !== false
-  }
-
-  /**
-   * A command that needs no key when the store has one (PING on Redis), else a
-   * read of a key inside the namespace: an ACL that allows only the cache's
-   * keys must not keep the circuit open for ever.
-   */
-  #probeOnce(): Promise<unknown> {
-    const { primary } = this
-    if (typeof primary.ping === 'function') return primary.ping()
-    return primary.get(this.#probeKey())
-  }
-
-  /** Every cache key has `:<bucket>` after its route segment, so no entry is named like this. */
-  #probeKey(): string {
-    return `${this.#options.namespace ?? 'cache'}:!probe`
   }
 
   #now(): number {

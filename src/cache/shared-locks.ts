@@ -39,6 +39,8 @@ export class SharedLocks {
   }
 
   release(key: string, token: string): Promise<unknown> {
+    // This process held the lock: whatever it memoised of a peer holding it is out of date.
+    this.#heldByPeers.delete(key)
     const primary = this.#primary
     if (!primary.releaseLock) return Promise.resolve()
     return this.#run('unlock', () => primary.releaseLock!(key, token), key)

@@ -175,6 +175,7 @@ function healthHandler(deps: RouteDeps): Middleware {
         role_seen_at: h.role_seen_at,
         keys_count: h.keys_count,
         keys_count_partial: h.keys_count_partial,
+        nodes_down: h.nodes_down,
         memory_usage: h.memory_usage,
         hit_rate: h.hit_rate,
         hits: h.hits,

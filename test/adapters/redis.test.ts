@@ -414,6 +414,14 @@ t.test('REDIS_TLS_KEY without REDIS_TLS_CERT, and a file that is not PEM, stop s
   const dir = t.testdir({ 'key.pem': '-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n', 'notes.txt': 'not a certificate' })
   t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_KEY: `${dir}/key.pem` }), { code: 'E_CONFIG', message: /^REDIS_TLS_CERT must be set together with REDIS_TLS_KEY/ })
   t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_CA: `${dir}/notes.txt` }), { code: 'E_CONFIG', message: /^REDIS_TLS_CA must be a PEM file/ })
+  const missing = t.throws(() => redisOptionsFromEnv({ REDIS_HOST: 'h', REDIS_TLS_CA: `${dir}/absent.pem` }), { code: 'E_CONFIG', message: /^REDIS_TLS_CA must be a readable PEM file \(ENOENT\)/ })
+  t.equal((missing as { cause?: NodeJS.ErrnoException }).cause?.code, 'ENOENT', 'the file error is kept as cause')
+})
+
+t.test('a value that is neither a string nor bytes is refused with a coded error', async (t) => {
+  const s = await connectedStore(t, { url })
+  await t.rejects(s.set(key('number'), 42), { name: 'StoreValueError', code: 'E_STORE_VALUE', message: /got number/ })
+  await t.rejects(s.set(key('null'), null), { code: 'E_STORE_VALUE', message: /got null/ })
 })
 
 t.test('getMany of no keys is empty without a round trip; the iterator without a namespace walks the db', { skip: !owned && 'TEST_REDIS_URL' }, async (t) => {

@@ -150,9 +150,9 @@ t.test('invalidations made while the circuit is open are replayed before the pri
   chaos.fail()
   await store.get('ns:other:1')
   t.equal(store.state, 'open')
-  t.equal(await store.delete('ns:a:1'), true, 'the fallback copy is gone at once')
-  t.equal(await store.deletePrefix('ns:b:', (s) => s.deletePrefix!('ns:b:')), 2)
-  t.equal(store.pendingInvalidations, 2, 'both remembered for the primary')
+  t.equal(await store.invalidations.delete('ns:a:1'), true, 'the fallback copy is gone at once')
+  t.equal(await store.invalidations.deletePrefix('ns:b:', (s) => s.deletePrefix!('ns:b:')), 2)
+  t.equal(store.invalidations.pending, 2, 'both remembered for the primary')
   t.equal(chaos.inner.size, 3, 'the primary still holds them')
 
   // PING answers but the deletes still fail: the circuit must not close with them missed.
@@ -161,27 +161,27 @@ t.test('invalidations made while the circuit is open are replayed before the pri
   await reaches('half-open')
   await reaches('open')
   t.same(states.slice(from, from + 2), ['half-open', 'open'], 'a replay that fails keeps it open')
-  t.equal(store.pendingInvalidations, 2)
+  t.equal(store.invalidations.pending, 2)
 
   let leftAtClose = -1
   store.on('circuit', (state: CircuitState) => state === 'closed' && (leftAtClose = chaos.inner.size))
   chaos.heal()
   await reaches('closed')
   t.equal(leftAtClose, 0, 'replayed before the circuit closed: no invalidated entry comes back with the primary')
-  t.equal(store.pendingInvalidations, 0)
+  t.equal(store.invalidations.pending, 0)
 })
 
 t.test('an invalidation that fails while the circuit is closed is retried until it lands', async (t) => {
   const { store, chaos, logged } = rig(t, { failureThreshold: 3, probeInterval: 5 })
   await chaos.inner.set('ns:a:1', 'old')
   chaos.fail(undefined, ['delete'])
-  await store.delete('ns:a:1')
+  await store.invalidations.delete('ns:a:1')
   t.equal(store.state, 'closed', 'one failure does not open it')
-  t.equal(store.pendingInvalidations, 1)
+  t.equal(store.invalidations.pending, 1)
   const complete = logged('cache_invalidation_complete')
   chaos.heal()
   await complete
-  t.equal(store.pendingInvalidations, 0)
+  t.equal(store.invalidations.pending, 0)
   t.equal(await chaos.inner.get('ns:a:1'), undefined)
 })
 
@@ -230,8 +230,8 @@ t.test('no operation throws to its caller, whatever the primary does', async (t)
     await t.resolves(store.readGenerations(['ns!gen']))
     // An invalidation may walk a whole keyspace: it has a budget of its own (30 s), not a request's.
     if (chaos.count('delete') === 0) {
-      await t.resolves(store.delete('k'))
-      await t.resolves(store.deletePrefix('ns:', (s) => s.deletePrefix!('ns:')))
+      await t.resolves(store.invalidations.delete('k'))
+      await t.resolves(store.invalidations.deletePrefix('ns:', (s) => s.deletePrefix!('ns:')))
     }
     chaos.heal()
   }

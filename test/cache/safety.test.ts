@@ -105,7 +105,7 @@ for (const kind of STORE_KINDS) {
         // Settled, not polled: the next planted entry must not meet this flight still holding the key.
         t.ok(await settled(h.cache))
         t.ok(decodeEntry(await engineOf(h.cache).store.get(key)) !== undefined, `${label}: overwritten by a valid entry`)
-        await engineOf(h.cache).store.delete(key)
+        await engineOf(h.cache).store.invalidations.delete(key)
       }
     })
 

@@ -78,7 +78,7 @@ t.test('an invalidation that landed on the old primary after the promotion is ap
   await failover(sentinel)
   // The replica is promoted first; Sentinel announces the switch only once it has seen that.
   await waitUntil('the replica to be promoted', async () => (await roleOf(sentinel.replica)) === 'master', { timeoutMs: 30_000, intervalMs: 10 })
-  const removed = await store.deletePrefix('sw:{r}:', (s) => s.deletePrefix!('sw:{r}:'))
+  const removed = await store.invalidations.deletePrefix('sw:{r}:', (s) => s.deletePrefix!('sw:{r}:'))
   const stillThere = (await onReplica(keys[0]!)) === 'old answer'
   t.comment(`the invalidation removed ${removed} keys; the new primary ${stillThere ? 'still held them (it landed on the old primary)' : 'had already lost them'}`)
 
@@ -89,7 +89,7 @@ t.test('an invalidation that landed on the old primary after the promotion is ap
   }, { timeoutMs: 30_000 })
   await waitUntil('the invalidation to reach the new primary', async () => (await Promise.all(keys.map(onReplica))).every((v) => v === null), { timeoutMs: 10_000 })
   for (const key of keys) t.equal(await onReplica(key), null, `${key} is gone from the new primary`)
-  t.equal(store.pendingInvalidations, 0, 'nothing left to replay')
+  t.equal(store.invalidations.pending, 0, 'nothing left to replay')
 })
 
 t.test('the invalidation channel follows the new primary too', async (t) => {

@@ -81,6 +81,7 @@ for (const backend of ['memory', 'redis'] as const) {
       uptime: Number,
     })
     t.equal(health.json.keys_count, 3, 'one key per endpoint')
+    t.same(health.json.nodes_down, [], 'no Cluster master down')
     t.equal(health.json.misses, 3)
     t.ok(health.json.hit_rate > 0.5, `hit rate ${health.json.hit_rate}`)
     if (backend === 'redis') t.equal(health.json.memory_usage.policy, 'noeviction', 'the Redis server\'s own policy')
