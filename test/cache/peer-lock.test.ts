@@ -29,16 +29,27 @@ function shared(t: Test, chaos = new ChaosStore(), operationTimeout = 50): { sto
 }
 
 t.test('one process claims the key, the other finds it busy; after the release the other computes', async (t) => {
-  const { chaos, lock } = shared(t)
-  const [a, b] = [lock(), lock()]
+  // Two processes: each its own ResilientStore (and memo of peers' locks) on one shared store.
+  const first = shared(t)
+  const second = shared(t, first.chaos)
+  const [a, b] = [first.lock(), second.lock()]
   t.same(await a.claim(), { kind: 'compute' })
   t.same(await b.claim(), { kind: 'busy' })
   await a.release()
-  t.equal(await chaos.inner.get(LOCK), undefined, 'released')
+  t.equal(await first.chaos.inner.get(LOCK), undefined, 'released')
   // b still takes the lock as held (a peer's lock is not asked for again before its TTL, issue 19
   // item 6): a new claim says busy, and waiting asks again and finds it free.
   t.same(await b.claim(), { kind: 'busy' })
   t.same(await b.wait(), { kind: 'compute' })
+})
+
+t.test('in one process, a lock released there is not remembered as a peer\'s', async (t) => {
+  const { lock } = shared(t)
+  const [a, b] = [lock(), lock()]
+  t.same(await a.claim(), { kind: 'compute' })
+  t.same(await b.claim(), { kind: 'busy' })
+  await a.release()
+  t.same(await b.claim(), { kind: 'compute' })
 })
 
 t.test('a result stored before the lock was taken is used, and the lock given back', async (t) => {
