@@ -210,7 +210,12 @@ export class ResilientStore extends EventEmitter {
       from = store
       return readGenerations(store, keys)
     }
-    const values = await this.#withFallback('generations', read, () => undefined, false, keys[0])
+    // After a failure on this node (the lookup of this very request, often), do not spend a second
+    // time budget on the counters: read them where an open circuit would, as the shared lock does.
+    const values =
+      circuit.failures > 0
+        ? this.fallback && (await orElse(read(this.fallback), undefined))
+        : await this.#withFallback('generations', read, () => undefined, false, keys[0])
     return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch, ...(node && { node }) }
   }
 
