@@ -13,7 +13,7 @@ import { asStoreError } from './store-errors.js'
 import { CacheError } from './errors.js'
 import type { Env } from './env.js'
 
-export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
+export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions, type IoredisClient } from './redis-config.js'
 export { PartialCountError, PartialDeleteError } from './redis-nodes.js'
 
 
