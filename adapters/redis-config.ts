@@ -6,6 +6,29 @@ import { ConfigError, OptionError } from './errors.js'
 import { isHost, positiveInt, rejectUnknownKeys } from './checks.js'
 import type { Logger } from './contract.js'
 
+/**
+ * A client of the application's own ioredis, 5 or 6, Redis or Cluster. Typed by a few members every
+ * such client has, not by this package's ioredis class: an application on another ioredis major than
+ * ours has another class, which TypeScript refuses although it works the same (checked at construction).
+ */
+export interface IoredisClient {
+  readonly isCluster: boolean
+  status: string
+  options: object
+  sendCommand(...args: never[]): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+}
+
+/** The client handed in, as this package's ioredis types describe it (the commands RedisStore sends are the same in 5 and 6). */
+export function ownClient(client: IoredisClient): Redis | Cluster {
+  return client as unknown as Redis | Cluster
+}
+
+/** Cluster or not, by the flag every ioredis client carries: a Cluster of another ioredis major is no instance of ours. */
+export function isCluster(client: Redis | Cluster): client is Cluster {
+  return client.isCluster
+}
+
 export interface RedisStoreOptions {
   /** redis:// or rediss:// URL; takes precedence over host/port/db. */
   url?: string
@@ -21,8 +44,8 @@ export interface RedisStoreOptions {
   sentinelName?: string
   /** Cluster mode: a few nodes to discover the cluster from. */
   clusterNodes?: HostPort[]
-  /** An existing ioredis Redis or Cluster to use instead of building one. */
-  client?: Redis | Cluster
+  /** An existing ioredis Redis or Cluster (ioredis 5 or 6) to use instead of building one. */
+  client?: IoredisClient
   /** Force read-only: never write. Otherwise the role is detected. */
   readOnly?: boolean
   /**
@@ -258,9 +281,9 @@ export function buildClient(options: RedisStoreOptions, commandTimeout: number, 
 /** Where the store points, without credentials, for logs and Keyv's opts.url. */
 export function describeTarget(options: RedisStoreOptions): string {
   // A client handed in carries its own address; the other options were not used to build it.
-  if (options.client instanceof Cluster) return 'redis-cluster://'
+  if (options.client?.isCluster) return 'redis-cluster://'
   if (options.client) {
-    const { host, port, tls } = options.client.options
+    const { host, port, tls } = ownClient(options.client).options as RedisOptions
     return `${tls ? 'rediss' : 'redis'}://${host}:${port}`
   }
   if (options.clusterNodes) return `redis-cluster://${options.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',')}`

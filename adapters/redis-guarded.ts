@@ -1,8 +1,9 @@
 /** The writes RedisStore guards with a token or with generation counters: the shared lock and setIfGenerations. */
 import { randomUUID } from 'node:crypto'
-import { Cluster, type Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { hasTtl } from './checks.js'
+import { isCluster } from './redis-config.js'
 import { RELEASE_LOCK, SET_IF_GENERATIONS, isReadOnlyError } from './redis-wire.js'
 
 /** SET NX PX with a fresh token: the token, false when another holds the lock, undefined on a replica. */
@@ -36,7 +37,7 @@ export async function setIfGenerationsOn(
   read: (keys: string[]) => Promise<string[]>,
 ): Promise<boolean> {
   const { key, payload, ttl } = write
-  const slot = client instanceof Cluster ? clusterKeySlot(key) : -1
+  const slot = isCluster(client) ? clusterKeySlot(key) : -1
   const together = generations.flatMap((g, i) => (slot === -1 || clusterKeySlot(g) === slot ? [i] : []))
   const apart = generations.flatMap((g, i) => (together.includes(i) ? [] : [i]))
   const args = [key, ...together.map((i) => generations[i]!), payload, hasTtl(ttl) ? Math.ceil(ttl) : 0, ...together.map((i) => expected[i]!)]

@@ -4,7 +4,8 @@
  * until its replica is promoted, must not be passed over silently (issue 19): what was done is
  * kept, and a partial error says how many of the 16384 slots were missed.
  */
-import { Cluster, type Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import { isCluster } from './redis-config.js'
 import type { StoreInfo } from './contract.js'
 import { CacheError } from './errors.js'
 import { parseInfo, scanBatches } from './redis-wire.js'
@@ -34,7 +35,7 @@ export class PartialCountError extends CacheError {
 }
 
 export function mastersOf(client: Redis | Cluster): Redis[] {
-  return client instanceof Cluster ? client.nodes('master') : [client]
+  return isCluster(client) ? client.nodes('master') : [client]
 }
 
 /**
@@ -48,7 +49,7 @@ async function everyMaster(
   partial: (total: number, missed: number, cause: unknown) => Error,
   signal?: AbortSignal,
 ): Promise<number> {
-  if (!(client instanceof Cluster)) return each(client)
+  if (!isCluster(client)) return each(client)
   let total = 0
   const done = new Set<string>()
   let failure: unknown
@@ -74,7 +75,7 @@ export function unlinkPrefix(client: Redis | Cluster, prefix: string, scanCount:
     async (node) => {
       let removed = 0
       for await (const keys of scanBatches(node, prefix, scanCount)) {
-        removed += client instanceof Cluster ? await unlinkEach(node, keys) : await node.unlink(...keys)
+        removed += isCluster(client) ? await unlinkEach(node, keys) : await node.unlink(...keys)
       }
       return removed
     },

@@ -8,6 +8,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { PubSub, PubSubState } from './contract.js'
 import { absorbLaterSocketErrors } from './redis-wire.js'
+import { isCluster } from './redis-config.js'
 
 /** How long to wait before trying another master for the subscription on a Cluster. */
 const CLUSTER_RETRY_MS = 500
@@ -54,7 +55,7 @@ export class RedisPubSub implements PubSub {
       subscriber.on('close', () => {
         if (up) onState('down')
         up = false
-        if (this.#client instanceof Cluster && !this.#closed) {
+        if (isCluster(this.#client) && !this.#closed) {
           // The master may be gone for good: try whichever master the Cluster knows now.
           subscriber.disconnect()
           this.#retry = setTimeout(connect, CLUSTER_RETRY_MS)
@@ -74,7 +75,7 @@ export class RedisPubSub implements PubSub {
 
   /** The store connection's options (credentials, TLS, db), pointed at one master on a Cluster. */
   #subscriberOptions(): RedisOptions {
-    const base: RedisOptions = this.#client instanceof Cluster ? { ...(this.#firstMaster()?.options ?? {}) } : { ...this.#client.options }
+    const base: RedisOptions = isCluster(this.#client) ? { ...(this.#firstMaster()?.options ?? {}) } : { ...this.#client.options }
     // A subscriber waits for its server rather than failing fast: reconnect forever, no command timeout.
     return { ...base, enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null, autoResubscribe: false, disableClientInfo: true, retryStrategy: (times: number) => Math.min(1000, 50 * times) }
   }

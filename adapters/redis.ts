@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { Cluster, type Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import clusterKeySlot from 'cluster-key-slot'
 import { consoleLogger, type Logger, type PubSub, type StoreExtras, type StoreInfo } from './contract.js'
 import { RedisConnection } from './redis-connection.js'
@@ -8,12 +8,12 @@ import { RedisPubSub } from './redis-pubsub.js'
 import { countPrefix, mastersOf, memoryOf, unlinkPrefix } from './redis-nodes.js'
 import { ServerRole, type Role } from './redis-role.js'
 import { BUMP_GENERATION, fromRedis, scanBatches, toRedis } from './redis-wire.js'
-import { buildClient, checkRedisOptions, describeTarget, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
+import { buildClient, checkRedisOptions, describeTarget, isCluster, ownClient, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
 import { hasTtl, nonNegative, positive } from './checks.js'
 import { CacheError } from './errors.js'
 import type { Env } from './env.js'
 
-export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions } from './redis-config.js'
+export { redisConfigured, redisOptionsFromEnv, type RedisStoreOptions, type IoredisClient } from './redis-config.js'
 export { PartialCountError, PartialDeleteError } from './redis-nodes.js'
 
 
@@ -58,8 +58,8 @@ export class RedisStore extends EventEmitter implements StoreExtras {
     const roleCheckInterval = nonNegative(options.roleCheckInterval ?? 15_000, 'RedisStore.roleCheckInterval')
     this.#scanCount = positive(options.scanCount ?? 500, 'RedisStore.scanCount')
     this.#logger = options.logger ?? consoleLogger
-    this.client = options.client ?? buildClient(options, operationTimeout, connectTimeout)
-    this.cluster = this.client instanceof Cluster
+    this.client = options.client ? ownClient(options.client) : buildClient(options, operationTimeout, connectTimeout)
+    this.cluster = isCluster(this.client)
     // ioredis files an auto-pipelined command under the slot of its first string argument, which
     // for EVAL is the script: scripts for keys on different nodes, sent in one tick, went out as one
     // pipeline that the Cluster refuses. Scripts go out on their own.

@@ -115,7 +115,7 @@ const PUBLIC_EXPORTS: Record<string, string[]> = {
     'Alert', 'AlertName', 'AlertRuleOptions', 'AlertRules', 'DEFAULT_RULES', 'Dashboard', 'DashboardOptions', 'DashboardView',
     'HistoryOptions', 'HistorySample', 'RouteSnapshot', 'Snapshot', 'WebhookOptions', 'createDashboard',
   ],
-  'koa-bucket-cache/adapters/redis': ['PartialCountError', 'PartialDeleteError', 'RedisStore', 'RedisStoreOptions', 'redisConfigured', 'redisOptionsFromEnv'],
+  'koa-bucket-cache/adapters/redis': ['IoredisClient', 'PartialCountError', 'PartialDeleteError', 'RedisStore', 'RedisStoreOptions', 'redisConfigured', 'redisOptionsFromEnv'],
   'koa-bucket-cache/adapters/memory': ['MemoryStore', 'MemoryStoreOptions'],
 }
 /** ResponseCache's own members (EventEmitter's, typed by CacheEvents, come on top). */

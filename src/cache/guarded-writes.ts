@@ -20,6 +20,7 @@ export interface GuardedWritesHooks {
   circuitOf: (key: string) => Circuit
   /** Runs an operation under the store's failure policy (ResilientStore's #withFallback). */
   run: <T>(name: string, operation: (store: CacheStore) => Promise<T>, otherwise: () => T, primaryOnly: boolean, key: string) => Promise<T>
+  fallback: CacheStore | undefined
   local: LocalCopies
 }
 
@@ -37,7 +38,7 @@ export class GuardedWrites {
 
   /** Reads generation counters from the store serving now; undefined when no store could answer. */
   async read(keys: string[]): Promise<GenerationSnapshot | undefined> {
-    const { circuit: store, circuitOf, run } = this.#hooks
+    const { circuit: store, circuitOf, run, fallback } = this.#hooks
     const epoch = store.epoch
     // The route's counter shares the entry's hash tag: its node is the entry's.
     const circuit = circuitOf(keys[0]!)
@@ -47,7 +48,12 @@ export class GuardedWrites {
       from = target
       return readGenerations(target, keys)
     }
-    const values = await run('generations', read, () => undefined, false, keys[0]!)
+    // After a failure on this node (the lookup of this very request, often), do not spend a second
+    // time budget on the counters: read them where an open circuit would, as the shared lock does.
+    const values =
+      circuit.failures > 0
+        ? fallback && (await orElse(read(fallback), undefined))
+        : await run('generations', read, () => undefined, false, keys[0]!)
     return values === undefined || from === undefined ? undefined : { keys, values, store: from, epoch, ...(node && { node }) }
   }
 

@@ -102,6 +102,7 @@ export class ResilientStore extends EventEmitter {
       circuit: this.#circuit,
       circuitOf: (key) => this.#circuitOf(key),
       run: (name, operation, otherwise, primaryOnly, key) => this.#withFallback(name, operation, otherwise, primaryOnly, key),
+      fallback: this.fallback,
       local: this.#local,
     })
     this.#locks = new SharedLocks(

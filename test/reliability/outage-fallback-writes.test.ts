@@ -6,7 +6,7 @@
 import t from 'tap'
 import { engineOf } from '../../src/cache/engine.js'
 import { MemoryStore } from '../../adapters/memory.js'
-import { harness, eventually } from '../cache/harness.js'
+import { harness, eventually, type Harness } from '../cache/harness.js'
 
 /** A MemoryStore that fails every operation while `down`, as an unreachable Redis would. */
 class DownStore extends MemoryStore {
@@ -19,6 +19,12 @@ class DownStore extends MemoryStore {
         if (this.down) throw new Error('connect ECONNREFUSED')
         return own(...args)
       }
+    }
+    // The hit path reads an in-process store at once (readNow): it fails too, synchronously.
+    const readNow = this.readNow.bind(this)
+    this.readNow = (keys: string[]) => {
+      if (this.down) throw new Error('connect ECONNREFUSED')
+      return readNow(keys)
     }
   }
 }
@@ -47,11 +53,13 @@ t.test('an answer computed while probes fail is served from the fallback next ti
 
 t.test('an answer whose read the primary failed is kept when the circuit opens during the computation', async (t) => {
   const store = new DownStore()
-  const h = await harness(t, {
+  // Two failures open it: the lookup's, then (the request spends no second budget on the generation
+  // read, which goes to the fallback) another operation's while the handler runs, as a concurrent request's would.
+  const h: Harness = await harness(t, {
     kind: 'memory',
-    // Two failures open it: the lookup's and the generation read's, before the handler runs.
     cache: { store, failureThreshold: 2, probeInterval: 60_000 },
-    handler: (ctx, call) => {
+    handler: async (ctx, call) => {
+      await engineOf(h.cache).store.get('elsewhere')
       ctx.body = { call }
     },
   })
