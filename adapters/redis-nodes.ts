@@ -10,26 +10,29 @@ import type { StoreInfo } from './contract.js'
 import { CacheError } from './errors.js'
 import { parseInfo, scanBatches } from './redis-wire.js'
 
-/** A prefix delete that could not reach the master of every slot; `removed` counts what it did delete. */
-export class PartialDeleteError extends CacheError {
+/** A walk over every master that could not reach the master of every slot (a master down). */
+export abstract class PartialWalkError extends CacheError {
   constructor(
-    readonly removed: number,
+    operation: string,
     readonly slotsMissed: number,
     cause: unknown,
   ) {
-    super('E_STORE_PARTIAL', `deletePrefix could not reach the master of ${slotsMissed} of 16384 slots`, { cause })
+    super('E_STORE_PARTIAL', `${operation} could not reach the master of ${slotsMissed} of 16384 slots`, { cause })
+  }
+}
+
+/** A prefix delete that could not reach the master of every slot; `removed` counts what it did delete. */
+export class PartialDeleteError extends PartialWalkError {
+  constructor(readonly removed: number, slotsMissed: number, cause: unknown) {
+    super('deletePrefix', slotsMissed, cause)
     this.name = 'PartialDeleteError'
   }
 }
 
 /** A count that could not reach the master of every slot; `counted` is what the others hold. */
-export class PartialCountError extends CacheError {
-  constructor(
-    readonly counted: number,
-    readonly slotsMissed: number,
-    cause: unknown,
-  ) {
-    super('E_STORE_PARTIAL', `countPrefix could not reach the master of ${slotsMissed} of 16384 slots`, { cause })
+export class PartialCountError extends PartialWalkError {
+  constructor(readonly counted: number, slotsMissed: number, cause: unknown) {
+    super('countPrefix', slotsMissed, cause)
     this.name = 'PartialCountError'
   }
 }

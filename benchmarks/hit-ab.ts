@@ -10,13 +10,13 @@
  *
  * Scenario A stays the measure of the targets; this one says what one commit changed.
  */
-import { createHash } from 'node:crypto'
 import http from 'node:http'
 import { Duplex } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import Koa, { type Context } from 'koa'
 import Router from '@koa/router'
-import { makePayload, PAYLOAD_BYTES } from './lib/payload.js'
+import { sameHeadersCeiling } from './lib/ceiling.js'
+import { makePayload } from './lib/payload.js'
 import { sharedRedis, stopSharedRedis } from './lib/redis.js'
 import { median } from './lib/stats.js'
 
@@ -50,20 +50,8 @@ async function cacheApp(root: string, tag: string): Promise<Handler> {
 
 /** servers/hit-server.ts's ceiling-headers case. */
 function ceilingApp(): Handler {
-  const etag = `"${createHash('sha256').update(PAYLOAD_BYTES).digest('base64url').slice(0, 27)}"`
-  const created = Date.now()
   const router = new Router()
-  router.get('/payload', (ctx: Context) => {
-    const now = Date.now()
-    const response = ctx.response
-    response.status = 200
-    response.set('content-type', 'application/json')
-    response.set('etag', etag)
-    response.set('X-Cache', 'HIT')
-    response.set('Age', String(Math.max(0, Math.floor((now - created) / 1000))))
-    response.set('Cache-Control', `public, max-age=${Math.max(0, Math.ceil((created + 3_600_000 - now) / 1000))}`)
-    response.body = PAYLOAD_BYTES
-  })
+  router.get('/payload', sameHeadersCeiling())
   return new Koa().use(router.routes()).callback()
 }
 

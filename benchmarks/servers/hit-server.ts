@@ -3,7 +3,6 @@
  * BENCH_CASE picks what answers it; every case counts how often the payload was computed, so the
  * parent can prove it measured hits.
  */
-import { createHash } from 'node:crypto'
 import Koa, { type Context, type Next } from 'koa'
 import Router from '@koa/router'
 import { Redis } from 'ioredis'
@@ -18,6 +17,7 @@ import { createResponseCache } from '../../src/index.js'
 import { MemoryStore } from '../../adapters/memory.js'
 import { RedisStore } from '../../adapters/redis.js'
 import { HIT_CASES, type HitCase } from '../lib/hit-cases.js'
+import { sameHeadersCeiling } from '../lib/ceiling.js'
 import { makePayload, PAYLOAD_BYTES, type Payload } from '../lib/payload.js'
 import { envString, quietLogger, serve, sleep } from './child.js'
 
@@ -54,19 +54,7 @@ async function build(kind: HitCase, router: Router, prefix: string): Promise<voi
     case 'ceiling-headers': {
       // What a hit sends besides the body: a strong ETag, X-Cache, Age and Cache-Control, the
       // last two computed per request as a hit computes them. A hit is measured against this.
-      const etag = `"${createHash('sha256').update(PAYLOAD_BYTES).digest('base64url').slice(0, 27)}"`
-      const created = Date.now()
-      router.get('/payload', function ceilingWithHeaders(ctx: Context) {
-        const now = Date.now()
-        const response = ctx.response
-        response.status = 200
-        response.set('content-type', 'application/json')
-        response.set('etag', etag)
-        response.set('X-Cache', 'HIT')
-        response.set('Age', String(Math.max(0, Math.floor((now - created) / 1000))))
-        response.set('Cache-Control', `public, max-age=${Math.max(0, Math.ceil((created + HOUR_MS - now) / 1000))}`)
-        response.body = PAYLOAD_BYTES
-      })
+      router.get('/payload', sameHeadersCeiling())
       return
     }
     case 'cache-memory':
